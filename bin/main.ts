@@ -1,0 +1,64 @@
+/**
+ * `lidar-pm` command line (contract: ../shared/design/ARCHITECTURE.md "Command line", docs/cli.md).
+ * Exit codes: 0 ok, 1 runtime failure, 2 bad usage or bad input (message names file/offset/field).
+ */
+import { LidarError } from '../processing/errors.js';
+import type { Command } from './command.js';
+import { licelCommand } from './commands/licel.js';
+import { simulateCommand } from './commands/simulate.js';
+import { notYetCommand } from './commands/not-yet.js';
+
+const commands: Record<string, Command> = {
+  licel: licelCommand,
+  simulate: simulateCommand,
+  serve: notYetCommand('serve', 'the service (issue: Service and API)'),
+  retrieve: notYetCommand('retrieve', 'the retrieval chain (issue: Retrieval core)'),
+  replay: notYetCommand('replay', 'replay into transports (issue: Ingest)'),
+  calibrate: notYetCommand('calibrate', 'MEE calibration (issue: Retrieval core)'),
+};
+
+const USAGE = `usage: lidar-pm <command> [options]
+
+commands:
+  licel inspect FILE... [--json]        header and per-dataset summary of Licel raw files
+  simulate --scenario NAME --out DIR [--seed N] [--list]
+                                        write simulated Licel files and truth.json
+  serve [--config FILE]                 run the service            (not yet implemented)
+  retrieve FILE... [--json|--csv]       run the retrieval          (not yet implemented)
+  replay DIR --to URL [--speed X]       replay recorded files      (not yet implemented)
+  calibrate --pm FILE --aq-station CODE fit MEE against AQ PM      (not yet implemented)
+
+exit codes: 0 ok, 1 runtime failure, 2 bad usage or bad input`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(USAGE + '\n');
+    return name === undefined ? 2 : 0;
+  }
+  const command = commands[name];
+  if (command === undefined) {
+    process.stderr.write(`lidar-pm: unknown command '${name}'\n${USAGE}\n`);
+    return 2;
+  }
+  try {
+    return await command(rest);
+  } catch (e) {
+    return reportError(e);
+  }
+}
+
+/** Prints an error as one clear line and maps it to the contract's exit code. */
+export function reportError(e: unknown): number {
+  if (e instanceof LidarError) {
+    process.stderr.write(`lidar-pm: ${e.code}: ${e.message}\n`);
+    return e.code === 'LIDAR_ERR_IO' ? 1 : 2;
+  }
+  const err = e as { code?: string; message?: string };
+  if (err && typeof err.code === 'string' && err.code.startsWith('ERR_PARSE_ARGS')) {
+    process.stderr.write(`lidar-pm: LIDAR_ERR_USAGE: ${err.message}\n`);
+    return 2;
+  }
+  process.stderr.write(`lidar-pm: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  return 1;
+}

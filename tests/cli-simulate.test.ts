@@ -1,0 +1,59 @@
+// `lidar-pm simulate` as a user runs it: files and truth.json on disk, exit codes per the contract.
+import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { decodeLicel } from '../processing/licel/decode.js';
+
+const BIN = join(import.meta.dirname, '..', 'bin', 'lidar-pm.mjs');
+const run = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
+
+describe('lidar-pm simulate', () => {
+  it('writes decodable Licel files and truth.json for a scenario, repeatably for a seed', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lidar-pm-sim-'));
+    try {
+      const r = run('simulate', '--scenario', 'cloud', '--out', join(dir, 'a'), '--seed', '7');
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      expect(r.stdout).toMatch(/cloud: 6 Licel files/);
+      const names = readdirSync(join(dir, 'a')).sort();
+      expect(names).toContain('truth.json');
+      const truth = JSON.parse(readFileSync(join(dir, 'a', 'truth.json'), 'utf8'));
+      expect(truth.format).toBe('lidar-pm-truth/1');
+      expect(truth.seed).toBe(7);
+      expect(truth.profiles.map((p: { file: string }) => p.file).sort()).toEqual(names.filter((n) => n !== 'truth.json'));
+      for (const n of names.filter((x) => x !== 'truth.json')) {
+        expect(decodeLicel(new Uint8Array(readFileSync(join(dir, 'a', n))), n).datasets).toHaveLength(4);
+      }
+      expect(run('simulate', '--scenario', 'cloud', '--out', join(dir, 'b'), '--seed', '7', '--quiet').status).toBe(0);
+      for (const n of names) expect(readFileSync(join(dir, 'b', n))).toEqual(readFileSync(join(dir, 'a', n)));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('lists the scenarios', () => {
+    const r = run('simulate', '--list');
+    expect(r.status).toBe(0);
+    for (const name of ['sofia-winter-inversion', 'sofia-summer-convective', 'vertical-clear', 'cloud']) expect(r.stdout).toContain(name);
+  });
+
+  it('rejects an unknown scenario, a bad seed and missing arguments with exit code 2 and a clear message', () => {
+    const unknown = run('simulate', '--scenario', 'nope', '--out', join(tmpdir(), 'never'));
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toMatch(/LIDAR_ERR_NOT_FOUND.*unknown scenario 'nope'/);
+    const seed = run('simulate', '--scenario', 'cloud', '--out', join(tmpdir(), 'never'), '--seed=-1');
+    expect(seed.status).toBe(2);
+    expect(seed.stderr).toMatch(/invalid --seed: -1/);
+    expect(run('simulate', '--scenario', 'cloud').status).toBe(2);
+    expect(run('simulate', '--bogus').status).toBe(2);
+  });
+
+  it('unknown commands and contract commands not built yet say so', () => {
+    expect(run('frobnicate').status).toBe(2);
+    const later = run('retrieve', 'x');
+    expect(later.status).toBe(1);
+    expect(later.stderr).toMatch(/not implemented yet/);
+  });
+});

@@ -1,0 +1,138 @@
+/**
+ * Seeded pseudo-random numbers for noise, Monte Carlo and benchmarks, so runs repeat.
+ *
+ * - Generator: sfc32 (Chris Doty-Humphrey's "small fast counting" generator, PractRand suite),
+ *   state seeded through splitmix32 (a 32-bit variant of Steele, Lea & Flood 2014, "Fast splittable
+ *   pseudorandom number generators", OOPSLA) so nearby seeds give unrelated streams.
+ * - uniform(): 53 random bits from two 32-bit outputs, in [0, 1).
+ * - normal(): Marsaglia & Bray (1964) polar method, the second deviate of each pair is kept.
+ * - poisson(mean): exact for every mean. mean < 10: multiplication method (Knuth, TAOCP vol. 2,
+ *   3.4.1 F); mean >= 10: PTRS transformed rejection with squeeze, Hörmann (1993) "The transformed
+ *   rejection method for generating Poisson random variables", Insurance: Mathematics and Economics
+ *   12, 39-45 -- O(1) expected time for any mean (tested to 1e9). The acceptance test uses
+ *   log p(k) = k ln(mean) - mean - ln k! written as k log1p((mean-k)/k) + (k-mean) - Stirling terms,
+ *   which stays accurate to ~1e-10 even at mean ~1e9 (no cancellation of 2e10-sized terms).
+ */
+import { LidarError } from './errors.js';
+
+export interface Rng {
+  /** Uniform deviate in [0, 1). */
+  uniform(): number;
+  /** Standard normal deviate N(0, 1). */
+  normal(): number;
+  /** Poisson deviate: an integer >= 0. mean 0 gives 0; NaN, negative or infinite mean throws. */
+  poisson(mean: number): number;
+}
+
+const TWO_POW_M53 = 1 / 9007199254740992; // 2^-53
+/** Below this mean the multiplication method (mean + 1 uniforms expected) is used. */
+const PTRS_MIN_MEAN = 10;
+
+/** ln(k!) for k = 0..9, used where the Stirling series is not accurate enough. */
+const LOG_FACTORIAL_SMALL = (() => {
+  const t = new Float64Array(10);
+  for (let k = 2; k < 10; k++) t[k] = t[k - 1] + Math.log(k);
+  return t;
+})();
+
+const HALF_LOG_2PI = 0.5 * Math.log(2 * Math.PI);
+
+/** ln of the Poisson probability p(k; mean), computed without large cancellations. */
+function logPoissonPmf(k: number, mean: number): number {
+  if (k < 10) return k * Math.log(mean) - mean - LOG_FACTORIAL_SMALL[k];
+  // ln k! = k ln k - k + 0.5 ln(2 pi k) + 1/(12k) - 1/(360k^3) + 1/(1260k^5) (error < 1e-12 at k >= 10)
+  const ik = 1 / k;
+  const ik2 = ik * ik;
+  const stirlingTail = ik * (1 / 12 - ik2 * (1 / 360 - ik2 / 1260));
+  return k * Math.log1p((mean - k) * ik) + (k - mean) - HALF_LOG_2PI - 0.5 * Math.log(k) - stirlingTail;
+}
+
+export function createRng(seed: number): Rng {
+  if (!Number.isFinite(seed)) {
+    throw new LidarError('LIDAR_ERR_BAD_VALUE', `invalid random seed: ${seed}`, { field: 'seed' });
+  }
+  // splitmix32 over the seed (low 32 bits plus the high part, so 2^32 + 1 and 1 differ).
+  let sm = (seed >>> 0) ^ Math.floor(seed / 4294967296) ^ 0x9e3779b9;
+  const splitmix32 = (): number => {
+    sm = (sm + 0x9e3779b9) | 0;
+    let z = sm;
+    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+    return (z ^ (z >>> 16)) >>> 0;
+  };
+  let a = splitmix32();
+  let b = splitmix32();
+  let c = splitmix32();
+  let d = 1; // sfc32 counter
+  const next32 = (): number => {
+    const t = (((a + b) | 0) + d) | 0;
+    d = (d + 1) | 0;
+    a = b ^ (b >>> 9);
+    b = (c + (c << 3)) | 0;
+    c = (c << 21) | (c >>> 11);
+    c = (c + t) | 0;
+    return t >>> 0;
+  };
+  // Discard the first outputs: sfc32 mixes its state within ~12 rounds.
+  for (let i = 0; i < 15; i++) next32();
+
+  // 27 high bits of one output and 26 of the next: a 53-bit fraction, every double in [0, 1) on the 2^-53 grid.
+  const uniform = (): number => ((next32() >>> 5) * 67108864 + (next32() >>> 6)) * TWO_POW_M53;
+
+  let spare = 0;
+  let haveSpare = false;
+  const normal = (): number => {
+    if (haveSpare) {
+      haveSpare = false;
+      return spare;
+    }
+    let u: number;
+    let v: number;
+    let s: number;
+    do {
+      u = 2 * uniform() - 1;
+      v = 2 * uniform() - 1;
+      s = u * u + v * v;
+    } while (s >= 1 || s === 0);
+    const f = Math.sqrt((-2 * Math.log(s)) / s);
+    spare = v * f;
+    haveSpare = true;
+    return u * f;
+  };
+
+  const poisson = (mean: number): number => {
+    if (!(mean >= 0) || mean === Infinity) {
+      throw new LidarError('LIDAR_ERR_BAD_VALUE', `invalid Poisson mean: ${mean}`, { field: 'mean' });
+    }
+    if (mean === 0) return 0;
+    if (mean < PTRS_MIN_MEAN) {
+      // Multiplication method: count uniforms until their product drops below exp(-mean).
+      const limit = Math.exp(-mean);
+      let k = 0;
+      let p = uniform();
+      while (p > limit) {
+        k++;
+        p *= uniform();
+      }
+      return k;
+    }
+    // PTRS (Hörmann 1993, algorithm PTRS with the constants of his table).
+    const sqrtMean = Math.sqrt(mean);
+    const b = 0.931 + 2.53 * sqrtMean;
+    const aa = -0.059 + 0.02483 * b;
+    const invAlpha = 1.1239 + 1.1328 / (b - 3.4);
+    const vr = 0.9277 - 3.6224 / (b - 2);
+    const logInvAlpha = Math.log(invAlpha);
+    for (;;) {
+      const u = uniform() - 0.5;
+      const v = uniform();
+      const us = 0.5 - Math.abs(u);
+      const k = Math.floor(((2 * aa) / us + b) * u + mean + 0.43);
+      if (us >= 0.07 && v <= vr) return k;
+      if (k < 0 || (us < 0.013 && v > us)) continue;
+      if (Math.log(v) + logInvAlpha - Math.log(aa / (us * us) + b) <= logPoissonPmf(k, mean)) return k;
+    }
+  };
+
+  return { uniform, normal, poisson };
+}

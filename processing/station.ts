@@ -31,17 +31,16 @@ export interface StationConfig {
 
 const CONVENTIONS: ZenithConvention[] = ['zenith', 'elevation', 'raymetrics'];
 
-function num(v: unknown, field: string, min: number, max: number): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
-    throw new LidarError('LIDAR_ERR_BAD_VALUE', `invalid ${field}: ${JSON.stringify(v)} (expected a number in [${min}, ${max}])`, { field });
-  }
-  return v;
-}
-
-/** Validates a parsed station JSON; errors name the field and the bad value. */
+/** Validates a parsed station JSON; errors name the file, the field and the bad value. */
 export function parseStation(json: unknown, file?: string): StationConfig {
   const o = json as Record<string, unknown>;
   const where = (field: string) => ({ field, ...(file ? { file } : {}) });
+  const num = (v: unknown, field: string, min: number, max: number): number => {
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
+      throw new LidarError('LIDAR_ERR_BAD_VALUE', `invalid ${field}: ${JSON.stringify(v)} (expected a number in [${min}, ${max}])`, where(field));
+    }
+    return v;
+  };
   if (typeof o !== 'object' || o === null) throw new LidarError('LIDAR_ERR_BAD_VALUE', 'station must be a JSON object', where('station'));
   if (typeof o.id !== 'string' || !/^[a-z0-9_-]{1,32}$/i.test(o.id)) throw new LidarError('LIDAR_ERR_BAD_VALUE', `invalid station id: ${JSON.stringify(o.id)}`, where('id'));
   const convention = (o.zenith_convention ?? 'zenith') as ZenithConvention;

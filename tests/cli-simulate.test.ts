@@ -1,7 +1,7 @@
 // `lidar-pm simulate` as a user runs it: files and truth.json on disk, exit codes per the contract.
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeLicel } from '../processing/licel/decode.js';
@@ -28,6 +28,31 @@ describe('lidar-pm simulate', () => {
       }
       expect(run('simulate', '--scenario', 'cloud', '--out', join(dir, 'b'), '--seed', '7', '--quiet').status).toBe(0);
       for (const n of names) expect(readFileSync(join(dir, 'b', n))).toEqual(readFileSync(join(dir, 'a', n)));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('takes another station (--station) and a met profile (--met), and names a bad one', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lidar-pm-sim-'));
+    try {
+      const station = join(dir, 'station.json');
+      writeFileSync(station, JSON.stringify({ id: 'test', name: 'Testsite', lat: 45.5, lon: 10.25, altitude_m: 250, zenith_convention: 'zenith', timezone: 'UTC', channels: {} }));
+      const met = join(dir, 'met.csv');
+      writeFileSync(met, 'height_m,pressure_hpa,temperature_k\n250,985,280\n2000,800,270\n8000,360,230\n16000,100,215\n');
+      const r = run('simulate', '--scenario', 'cloud', '--out', join(dir, 'out'), '--station', station, '--met', met, '--quiet');
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      const truth = JSON.parse(readFileSync(join(dir, 'out', 'truth.json'), 'utf8'));
+      expect(truth.station.id).toBe('test');
+      expect(truth.met.atmosphere).toBe('met');
+      expect(truth.met.profile[1]).toEqual([2000, 800, 270]);
+      const first = decodeLicel(new Uint8Array(readFileSync(join(dir, 'out', truth.profiles[0].file))));
+      expect(first.header.latitudeDeg).toBeCloseTo(45.5, 6);
+      writeFileSync(station, JSON.stringify({ id: 'test', lat: 123, lon: 10, altitude_m: 250 }));
+      const bad = run('simulate', '--scenario', 'cloud', '--out', join(dir, 'out2'), '--station', station);
+      expect(bad.status).toBe(2);
+      expect(bad.stderr).toMatch(/station.json, field lat: invalid lat: 123/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

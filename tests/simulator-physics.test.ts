@@ -159,3 +159,39 @@ describe('forward model: closed forms', () => {
     expect(a.raw[1]).not.toEqual(c.raw[1]);
   });
 });
+
+describe('forward model: configurable atmosphere and station', () => {
+  it('a met profile replaces the standard atmosphere (molecular signal follows the sounding)', async () => {
+    const { metAtmosphere } = await import('../processing/atmosphere/standard-atmosphere.js');
+    // A sounding 10 K warmer than the scaled standard atmosphere, same surface pressure.
+    const heights = Float64Array.from({ length: 160 }, (_, k) => winter.met.heightM + k * 100);
+    const std = us1976(heights, winter.met);
+    const sounding = { heightM: heights, pressurePa: std.pressurePa, temperatureK: std.temperatureK.map((t) => t + 10) };
+    const res = simulateProfile(request({ field: cleanField(), sounding }));
+    const ref = simulateProfile(request({ field: cleanField() }));
+    const i = 800; // 6 km range
+    const atm = metAtmosphere(sounding, [res.beam.heightM[i]]);
+    expect(res.truth.betaMol[0][i]).toBeCloseTo(molecularProfile(atm, 532).betaMol[0], 20);
+    // Same pressure, warmer air: fewer molecules, beta_mol lower by ~T_std/(T_std+10).
+    expect(res.truth.betaMol[0][i] / ref.truth.betaMol[0][i]).toBeCloseTo(std.temperatureK[59] / (std.temperatureK[59] + 10), 2);
+  });
+
+  it('moves a scenario to another station: headers, zenith convention and geometry follow', async () => {
+    const { withStation, planProfiles, simulatePlanned, toLicelFile } = await import('../processing/simulate/scenario.js');
+    const { decodeLicel } = await import('../processing/licel/decode.js');
+    const { encodeLicel } = await import('../processing/licel/encode.js');
+    const other = { ...winter.station, id: 'elsewhere', lat: 6.2476, lon: -75.5658, altitude_m: 1495, ground_altitude_m: 1490, zenith_convention: 'elevation' as const, timezone: 'America/Bogota' };
+    const spec = withStation(getScenario('sofia-winter-inversion'), other);
+    const p = planProfiles(spec)[0];
+    const res = simulatePlanned(spec, p, loadTerrain(), 1);
+    expect(res.truth.terrainBlockedBin).toBe(spec.instrument.bins); // the Sofia DEM does not cover it
+    expect(res.beam.latDeg[0]).toBeCloseTo(6.2476, 3);
+    const file = decodeLicel(encodeLicel(toLicelFile(spec, p, res)));
+    expect(file.header.altitudeM).toBe(1495);
+    expect(file.header.latitudeDeg).toBeCloseTo(6.2476, 6);
+    expect(file.header.longitudeDeg).toBeCloseTo(-75.5658, 6);
+    expect(file.header.zenithRaw).toBeCloseTo(p.elevationDeg, 6); // 'elevation' convention: 90 = vertical
+    // The field moved with the lidar: the same surface PM at the same offset.
+    expect(res.truth.pm10[100]).toBeGreaterThan(10);
+  });
+});

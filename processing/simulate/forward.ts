@@ -4,7 +4,7 @@
  * (the elastic lidar equation; e.g. Weitkamp 2005 "Lidar", ch. 1), with beta_p/alpha_p the particulate
  * (aerosol + cloud) coefficients from the aerosol field, beta_m/alpha_m from the molecular model
  * (US Standard Atmosphere 1976 + Rayleigh cross section), O(r) the overlap and C the channel's lidar
- * constant. Where the beam meets the terrain the ground adds a hard-target return
+ * constant; the molecular part from a met profile instead when one is given. Where the beam meets the terrain the ground adds a hard-target return
  * (Lambertian: beta_eff = rho / (pi * binWidth)), 70% in the bin of the hit and 30% in the next
  * (pulse length), and nothing comes back from farther bins. Optical depth: trapezoid on the bin
  * centres from r = 0 (the first half bin uses the first bin's extinction) — the same discretisation
@@ -12,7 +12,7 @@
  */
 import { LidarError } from '../errors.js';
 import type { Rng } from '../random.js';
-import { us1976, type AtmosphereState } from '../atmosphere/standard-atmosphere.js';
+import { metAtmosphere, us1976, type AtmosphereState, type MetProfile } from '../atmosphere/standard-atmosphere.js';
 import { molecularProfile, MOLECULAR_LIDAR_RATIO_SR, type CrossSectionModel } from '../atmosphere/rayleigh.js';
 import { beamGeometry, binCentreRangesM, type BeamGeometry, type StationLocation } from '../geometry/beam.js';
 import { terrainHeightM, terrainIntersectionRangeM, type TerrainGrid } from '../geometry/terrain.js';
@@ -31,7 +31,10 @@ export interface ProfileRequest {
   station: StationLocation;
   field: AerosolFieldSpec;
   terrain: TerrainGrid | null;
+  /** Surface values for US Standard Atmosphere 1976 (used when no sounding is given). */
   met: MetSurface;
+  /** A met profile (sounding or model) to use instead of the scaled standard atmosphere. */
+  sounding?: MetProfile | null;
   crossSection?: CrossSectionModel;
   azimuthDeg: number;
   elevationDeg: number;
@@ -122,7 +125,7 @@ export function simulateProfile(req: ProfileRequest): ProfileResult {
     pm25[i] = pm10[i] * massRatio;
   }
 
-  const atm: AtmosphereState = us1976(beam.heightM, req.met);
+  const atm: AtmosphereState = req.sounding ? metAtmosphere(req.sounding, beam.heightM) : us1976(beam.heightM, req.met);
   const wavelengths = [...new Set(instrument.channels.map((c) => c.wavelengthNm))];
   const truth: ProfileTruth = {
     wavelengthsNm: wavelengths,

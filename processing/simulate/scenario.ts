@@ -13,6 +13,7 @@ import type { TerrainGrid } from '../geometry/terrain.js';
 import type { StationConfig } from '../station.js';
 import { float32ToBase64 } from '../encoding/base64.js';
 import type { AerosolFieldSpec } from './aerosol-field.js';
+import type { MetProfile } from '../atmosphere/standard-atmosphere.js';
 import { fullOverlapRangeM, overlapAt, type Instrument } from './instrument.js';
 import { simulateProfile, type MetSurface, type ProfileResult } from './forward.js';
 
@@ -35,6 +36,8 @@ export interface ScenarioSpec {
   cycle: ScanStep[];
   instrument: Instrument;
   met: MetSurface;
+  /** Optional met profile (replaces the scaled US Standard Atmosphere 1976). */
+  sounding?: MetProfile | null;
   field: AerosolFieldSpec;
   /** Licel file-name prefix (1-2 letters). */
   filePrefix: string;
@@ -108,7 +111,16 @@ export interface TruthDocument {
       input_range_v: number;
     }>;
   };
-  met: { surface_height_m: number; surface_pressure_hpa: number; surface_temperature_k: number; atmosphere: 'us1976'; cross_section: 'bucholtz1995'; molecular_lidar_ratio_sr: number };
+  met: {
+    surface_height_m: number;
+    surface_pressure_hpa: number;
+    surface_temperature_k: number;
+    atmosphere: 'us1976' | 'met';
+    /** The met profile used (atmosphere 'met'): [height_m, pressure_hpa, temperature_k] rows. */
+    profile?: Array<[number, number, number]>;
+    cross_section: 'bucholtz1995';
+    molecular_lidar_ratio_sr: number;
+  };
   aerosol_model: {
     lidar_ratio_sr: Record<string, number>;
     angstrom: number;
@@ -168,6 +180,32 @@ export function profileSeed(seed: number, index: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
+/**
+ * The scenario moved to another station: position, altitude, zenith convention and time zone from
+ * `station`; the aerosol field keeps its shape relative to the lidar (its origin and sources move along).
+ */
+export function withStation(spec: ScenarioSpec, station: StationConfig): ScenarioSpec {
+  const dLat = station.lat - spec.station.lat;
+  const dLon = station.lon - spec.station.lon;
+  const move = <T extends { latDeg: number; lonDeg: number }>(p: T): T => ({ ...p, latDeg: p.latDeg + dLat, lonDeg: p.lonDeg + dLon });
+  const f = spec.field;
+  const dGround = (station.ground_altitude_m ?? station.altitude_m) - spec.met.heightM;
+  return {
+    ...spec,
+    station,
+    met: { ...spec.met, heightM: spec.met.heightM + dGround },
+    field: {
+      ...f,
+      originLatDeg: f.originLatDeg + dLat,
+      originLonDeg: f.originLonDeg + dLon,
+      hotSpots: f.hotSpots.map(move),
+      roads: f.roads.map((r) => ({ ...r, path: r.path.map(([la, lo]): [number, number] => [la + dLat, lo + dLon]) })),
+      basinFloorM: f.basinFloorM + dGround,
+      mixingTopAsl: f.mixingTopAsl.map(([h, m]): [number, number] => [h, m + dGround]),
+    },
+  };
+}
+
 export function stationLocation(spec: ScenarioSpec): StationLocation {
   return { latDeg: spec.station.lat, lonDeg: spec.station.lon, altitudeM: spec.station.altitude_m };
 }
@@ -181,6 +219,7 @@ export function simulatePlanned(spec: ScenarioSpec, p: PlannedProfile, terrain: 
     field: spec.field,
     terrain,
     met: spec.met,
+    sounding: spec.sounding ?? null,
     azimuthDeg: p.azimuthDeg,
     elevationDeg: p.elevationDeg,
     hourLocal: midHour,
@@ -328,7 +367,10 @@ export function runScenario(spec: ScenarioSpec, opts: { seed: number; terrain: T
         surface_height_m: spec.met.heightM,
         surface_pressure_hpa: spec.met.pressurePa / 100,
         surface_temperature_k: spec.met.temperatureK,
-        atmosphere: 'us1976',
+        atmosphere: spec.sounding ? 'met' : 'us1976',
+        ...(spec.sounding
+          ? { profile: Array.from(spec.sounding.heightM, (h, k): [number, number, number] => [h, spec.sounding!.pressurePa[k] / 100, spec.sounding!.temperatureK[k]]) }
+          : {}),
         cross_section: 'bucholtz1995',
         molecular_lidar_ratio_sr: (8 * Math.PI) / 3,
       },

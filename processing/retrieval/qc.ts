@@ -1,0 +1,37 @@
+/**
+ * Per-bin quality-control bitmask (contract: stored with every product; RETRIEVAL.md section 7).
+ * PM is reported only where none of OVERLAP, CLOUD, TERRAIN, SATURATED is set.
+ */
+export const QC = {
+  OVERLAP: 1,
+  LOW_SNR: 2,
+  CLOUD: 4,
+  TERRAIN: 8,
+  SATURATED: 16,
+  NEGATIVE: 32,
+  FORWARD: 64,
+  HUMID: 128,
+} as const;
+
+export type QcFlag = (typeof QC)[keyof typeof QC];
+
+/** Bits that forbid a PM value in a bin. */
+export const QC_NO_PM = QC.OVERLAP | QC.CLOUD | QC.TERRAIN | QC.SATURATED;
+
+/**
+ * Bits that forbid any product value (backscatter, extinction, PM) in a bin: the same set. Inside the
+ * overlap or with a saturated detector the signal itself is wrong; in a cloud or beyond a hard target
+ * there is no aerosol to retrieve.
+ */
+export const QC_NO_PRODUCT = QC_NO_PM;
+
+/** Sets `flag` on bins [from, to) of `qc`. */
+export function flagRange(qc: Uint8Array, flag: number, from: number, to = qc.length): void {
+  const end = Math.min(to, qc.length);
+  for (let i = Math.max(0, from); i < end; i++) qc[i] |= flag;
+}
+
+/** Names of the bits set in a QC value, for messages and CSV output. */
+export function qcNames(value: number): string[] {
+  return (Object.keys(QC) as Array<keyof typeof QC>).filter((k) => (value & QC[k]) !== 0);
+}

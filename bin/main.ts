@@ -6,13 +6,14 @@ import { LidarError } from '../processing/errors.js';
 import type { Command } from './command.js';
 import { licelCommand } from './commands/licel.js';
 import { simulateCommand } from './commands/simulate.js';
+import { retrieveCommand } from './commands/retrieve.js';
 import { notYetCommand } from './commands/not-yet.js';
 
 const commands: Record<string, Command> = {
   licel: licelCommand,
   simulate: simulateCommand,
   serve: notYetCommand('serve', 'the service (issue: Service and API)'),
-  retrieve: notYetCommand('retrieve', 'the retrieval chain (issue: Retrieval core)'),
+  retrieve: retrieveCommand,
   replay: notYetCommand('replay', 'replay into transports (issue: Ingest)'),
   calibrate: notYetCommand('calibrate', 'MEE calibration (issue: Retrieval core)'),
 };
@@ -24,7 +25,8 @@ commands:
   simulate --scenario NAME --out DIR [--seed N] [--list]
                                         write simulated Licel files and truth.json
   serve [--config FILE]                 run the service            (not yet implemented)
-  retrieve FILE... [--json|--csv]       run the retrieval          (not yet implemented)
+  retrieve FILE... [--params FILE] [--station FILE] [--met FILE] [--json|--csv] [--average]
+                                        run the retrieval chain and print the products
   replay DIR --to URL [--speed X]       replay recorded files      (not yet implemented)
   calibrate --pm FILE --aq-station CODE fit MEE against AQ PM      (not yet implemented)
 

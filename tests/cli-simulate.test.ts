@@ -77,7 +77,7 @@ describe('lidar-pm simulate', () => {
 
   it('unknown commands and contract commands not built yet say so', () => {
     expect(run('frobnicate').status).toBe(2);
-    const later = run('retrieve', 'x');
+    const later = run('serve');
     expect(later.status).toBe(1);
     expect(later.stderr).toMatch(/not implemented yet/);
   });

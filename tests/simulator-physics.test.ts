@@ -39,7 +39,7 @@ describe('forward model: closed forms', () => {
     const ch = winter.instrument.channels[pcIndex];
     const tau = ch.deadTimeNs * 1e-3;
     for (const rangeTarget of [1000, 3000, 6000, 10000]) {
-      const i = Math.round(rangeTarget / winter.instrument.binWidthM - 0.5);
+      const i = winter.instrument.zeroBin + Math.round(rangeTarget / winter.instrument.binWidthM - 0.5);
       const r = res.rangeM[i];
       const measured = res.expected[pcIndex][i];
       const trueRate = measured / (1 - measured * tau) - ch.skyBackground;
@@ -58,7 +58,7 @@ describe('forward model: closed forms', () => {
     const chA = winter.instrument.channels[an];
     const chP = winter.instrument.channels[pc];
     const d = chA.analogDelayBins;
-    for (const i of [400, 800, 1200]) {
+    for (const i of [600, 1000, 1400]) {
       const analogSignal = res.expected[an][i + d] - chA.analogOffsetMv - chA.skyBackground;
       const m = res.expected[pc][i];
       const pcSignal = m / (1 - m * chP.deadTimeNs * 1e-3) - chP.skyBackground;
@@ -116,7 +116,7 @@ describe('forward model: closed forms', () => {
     const o = winter.field.optics;
     const f = (1 - o.rh) ** -o.gamma;
     const t = res.truth;
-    for (const i of [100, 300, 600]) {
+    for (const i of [300, 500, 800]) {
       expect(t.alphaAer[0][i] / (t.pm10[i] * 1e-6 * o.meePm10 * f * (532 / 550) ** -o.angstrom)).toBeCloseTo(1, 12);
       expect(t.alphaAer[0][i] / t.betaAer[0][i]).toBeCloseTo(50, 9);
       expect(t.alphaAer[1][i] / t.betaAer[1][i]).toBeCloseTo(40, 9);
@@ -140,15 +140,17 @@ describe('forward model: closed forms', () => {
   });
 
   it('pre-trigger bins (zeroBin) carry only background and no truth', () => {
-    const instrument: Instrument = { ...winter.instrument, zeroBin: 20 };
-    const res = simulateProfile(request({ instrument }));
-    const sky = deadTimeMeasuredRateMHz(winter.instrument.channels[1].skyBackground, 3.7);
-    for (let i = 0; i < 20; i++) {
-      expect(res.expected[1][i]).toBeCloseTo(sky, 12);
-      expect(Number.isNaN(res.truth.pm10[i])).toBe(true);
+    for (const zeroBin of [0, 20]) {
+      const instrument: Instrument = { ...winter.instrument, zeroBin };
+      const res = simulateProfile(request({ instrument }));
+      const sky = deadTimeMeasuredRateMHz(winter.instrument.channels[1].skyBackground, 3.7);
+      for (let i = 0; i < zeroBin; i++) {
+        expect(res.expected[1][i]).toBeCloseTo(sky, 12);
+        expect(Number.isNaN(res.truth.pm10[i])).toBe(true);
+      }
+      expect(res.rangeM[zeroBin]).toBeCloseTo(3.75, 12);
+      expect(res.expected[1][zeroBin + 40]).toBeGreaterThan(10 * sky);
     }
-    expect(res.rangeM[20]).toBeCloseTo(3.75, 12);
-    expect(res.expected[1][60]).toBeGreaterThan(10 * sky);
   });
 
   it('is deterministic for a seed and differs between seeds', () => {
@@ -185,13 +187,13 @@ describe('forward model: configurable atmosphere and station', () => {
     const p = planProfiles(spec)[0];
     const res = simulatePlanned(spec, p, loadTerrain(), 1);
     expect(res.truth.terrainBlockedBin).toBe(spec.instrument.bins); // the Sofia DEM does not cover it
-    expect(res.beam.latDeg[0]).toBeCloseTo(6.2476, 3);
+    expect(res.beam.latDeg[spec.instrument.zeroBin]).toBeCloseTo(6.2476, 3);
     const file = decodeLicel(encodeLicel(toLicelFile(spec, p, res)));
     expect(file.header.altitudeM).toBe(1495);
     expect(file.header.latitudeDeg).toBeCloseTo(6.2476, 6);
     expect(file.header.longitudeDeg).toBeCloseTo(-75.5658, 6);
     expect(file.header.zenithRaw).toBeCloseTo(p.elevationDeg, 6); // 'elevation' convention: 90 = vertical
     // The field moved with the lidar: the same surface PM at the same offset.
-    expect(res.truth.pm10[100]).toBeGreaterThan(10);
+    expect(res.truth.pm10[spec.instrument.zeroBin + 100]).toBeGreaterThan(10);
   });
 });

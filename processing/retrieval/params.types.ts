@@ -6,21 +6,26 @@ export type LidarRatioSpec = number | Array<[number, number]>;
 export type RangeWindow = [number, number];
 
 export interface ParameterSetJson {
-  lidar_ratio_sr?: LidarRatioSpec;
+  /** null (as absent): by wavelength, `defaultLidarRatioSr`. */
+  lidar_ratio_sr?: LidarRatioSpec | null;
   reference?: {
-    mode?: 'rayleigh' | 'value' | 'calibration' | 'slope';
+    /** null (as absent): chosen per profile. */
+    mode?: 'rayleigh' | 'value' | 'calibration' | 'slope' | null;
     window_m?: RangeWindow | 'auto';
     scattering_ratio?: number;
-    range_m?: number;
+    /** null (as absent): not given. */
+    range_m?: number | null;
     beta_aer?: number;
-    lidar_constant?: number;
+    /** null (as absent): not given. */
+    lidar_constant?: number | null;
   };
   molecular?: {
     lidar_ratio_sr?: number;
     atmosphere?: 'us1976' | 'met';
     cross_section?: 'bucholtz1995' | 'freudenthaler2015';
   };
-  background?: { window_m?: RangeWindow | 'pretrigger' | 'none' };
+  /** window_m null (as absent): the last 10% of the bins. */
+  background?: { window_m?: RangeWindow | 'pretrigger' | 'none' | null };
   dead_time_ns?: number;
   overlap?: { full_overlap_m: number } | { table: Array<[number, number]> };
   smoothing_m?: number;
@@ -32,13 +37,17 @@ export interface ParameterSetJson {
 
 /** A validated parameter set with every default filled in. */
 export interface ResolvedParams {
-  /** Constant (number) or a table of [range_m, sr] interpolated linearly, constant beyond its ends. */
-  lidarRatioSr: LidarRatioSpec;
+  /**
+   * Constant (number) or a table of [range_m, sr] interpolated linearly, constant beyond its ends;
+   * null when the set does not give one: the default for the wavelength (defaultLidarRatioSr).
+   */
+  lidarRatioSr: LidarRatioSpec | null;
   reference: {
     /** null: chosen per profile (rayleigh for elevation >= 15 deg, calibration below). */
     mode: 'rayleigh' | 'value' | 'calibration' | 'slope' | null;
     windowM: RangeWindow | 'auto';
     scatteringRatio: number;
+    /** NaN when not given. */
     rangeM: number;
     betaAer: number;
     /** NaN when not given. */

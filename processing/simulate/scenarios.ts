@@ -31,8 +31,16 @@ function channels(skyPc532MHz: number, skyPc1064MHz: number): SimChannel[] {
   ];
 }
 
-function instrument(bins: number, skyPc532MHz: number, skyPc1064MHz: number): Instrument {
-  return { bins, binWidthM: 7.5, zeroBin: 0, repetitionRateHz: 20, overlapR0M: 140, channels: channels(skyPc532MHz, skyPc1064MHz) };
+/**
+ * The recorder keeps PRETRIGGER_BINS bins before the laser fires (Licel pre-trigger memory): a clean
+ * background estimate whatever the record length (the far end of a 12-15 km record still holds
+ * molecular signal comparable to the night sky background).
+ */
+export const PRETRIGGER_BINS = 200;
+
+/** `dataBins` after the trigger (7.5 m each) plus the pre-trigger bins. */
+function instrument(dataBins: number, skyPc532MHz: number, skyPc1064MHz: number): Instrument {
+  return { bins: dataBins + PRETRIGGER_BINS, binWidthM: 7.5, zeroBin: PRETRIGGER_BINS, repetitionRateHz: 20, overlapR0M: 140, channels: channels(skyPc532MHz, skyPc1064MHz) };
 }
 
 const URBAN_OPTICS: Omit<AerosolOptics, 'rh'> = { lidarRatioSr: { '532': 50, '1064': 40 }, angstrom: 1.3, meePm10: 3.5, meePm25: 6.0, gamma: 0.5 };

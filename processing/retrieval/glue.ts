@@ -1,0 +1,206 @@
+/**
+ * Gluing an analog and a photon-counting trace of the same wavelength into one signal in the
+ * photon-counting scale (MHz): D'Amico et al. 2016, AMT 9, 491 (SCC ELPP pre-processing, "gluing");
+ * Newsom et al. 2009, Appl. Opt. 48, 3903 (Raman lidar merging of analog and counting data).
+ * Method:
+ * 1. Fit PC = scale * AN + offset by ordinary least squares (centred, compensated sums) over the
+ *    bins of [from, to) where both traces are finite and PC lies in [lowMHz, highMHz] (default
+ *    0.5-15 MHz: above, dead-time correction is no longer exact; below, counting noise dominates).
+ * 2. Refit once: over the bins whose analog in PC units (fit 1's scale * AN) lies in the window,
+ *    dropping those whose residual exceeds 3 standard deviations of fit 1's residuals. Selecting
+ *    on the noisy PC itself (the dependent variable) truncates its noise at the window edges and
+ *    flattens the slope (-3% under a 3 MHz daylight sky); selecting on the regressor does not bias
+ *    least squares.
+ * 3. The fit is ok when it keeps >= minPoints points (default 20), r^2 >= minR2 (default 0.9) and
+ *    the standard error of the scale is <= maxScaleRelSigma (default 2%) of it. The last test
+ *    catches a glue region with too little dynamic range: under a cloud the counting rate can stay
+ *    above 15 MHz up to the cloud and drop below 0.5 MHz right after it, leaving ~40 bins of
+ *    12-15 MHz whose fit has r^2 ~0.95 but a scale 5-8% off (simulator 'cloud' scenario).
+ * 4. One switch bin: 1 + the last bin where PC >= highMHz (0 if none). Bins before it (the near
+ *    range, where counting saturates) get scale * AN + offset; from it on the PC value. A single
+ *    switch avoids flip-flopping between the channels where PC hovers around the limit. A far
+ *    spike above highMHz (cloud, hard target) moves the switch past it: glue only the part of the
+ *    record before a hard target (pass subarray views).
+ * Both inputs are background-subtracted (PC dead-time corrected, AN shifted by its bin shift), so
+ * the offset is near 0; it is applied anyway so the glued signal is continuous at the switch.
+ * Not ok: with `fallbackScale` (e.g. the last good scale of this channel pair: the ratio is an
+ * instrument property) the glue uses it with offset 0; else, if the fit is still usable (>= 3
+ * points, finite positive scale), its own scale and offset; else the output is the PC trace alone.
+ * `reason` says why the fit is not ok, and `scale`/`offset` report what was applied (NaN if none).
+ * Uncertainty: sigma = sigmaPc where PC is used, |scale| * sigmaAn where the analog is (the fit
+ * parameters' own uncertainty is neglected); NaN where the needed input sigma is not given.
+ */
+import { LidarError } from '../errors.js';
+import { CompensatedSum } from './preprocess.js';
+
+export interface GlueResult {
+  /** PC = scale * AN + offset (MHz per mV, MHz). NaN when no fit was possible. */
+  scale: number;
+  offset: number;
+  /** Coefficient of determination of the final fit. */
+  r2: number;
+  /** Standard error of the fitted scale (from the residual scatter); NaN with < 3 points. */
+  scaleSigma: number;
+  /** Points in the final fit (after outlier removal). */
+  n: number;
+  /** First and one-past-last bin of the points actually used in the final fit (-1, -1 if none). */
+  fromBin: number;
+  toBin: number;
+  /** Glued output: bins [0, switchBin) are scaled analog, [switchBin, n) photon counting. */
+  switchBin: number;
+  ok: boolean;
+  reason?: string;
+}
+
+export interface GlueOptions {
+  lowMHz?: number;
+  highMHz?: number;
+  minPoints?: number;
+  minR2?: number;
+  /** Largest accepted standard error of the scale relative to it (default 0.02). */
+  maxScaleRelSigma?: number;
+  /** Scale (offset 0) to apply when the fit is not ok. */
+  fallbackScale?: number;
+  sigmaAnalog?: Float64Array;
+  sigmaPc?: Float64Array;
+  outSigma?: Float64Array;
+}
+
+interface Fit {
+  scale: number;
+  offset: number;
+  r2: number;
+  sigma: number;
+  scaleSigma: number;
+  n: number;
+  first: number;
+  last: number;
+}
+
+/**
+ * Least-squares line y = a x + b (y = PC, x = AN) over the selected bins: without `prev`, bins with
+ * y in [low, high]; with `prev`, bins whose analog in PC units (prev.scale * x) is in [low, high] and whose
+ * residual is within 3 prev.sigma. Two passes: means, then centred sums.
+ */
+function fitLine(an: Float64Array, pc: Float64Array, from: number, to: number, low: number, high: number, prev: Fit | null): Fit {
+  const sx = new CompensatedSum();
+  const sy = new CompensatedSum();
+  let n = 0;
+  let first = -1;
+  let last = -1;
+  const use = (i: number): boolean => {
+    const x = an[i];
+    const y = pc[i];
+    if (!Number.isFinite(x) || !Number.isFinite(y)) return false;
+    if (prev === null) return y >= low && y <= high;
+    // The analog in PC units selects (the offset of background-subtracted traces is ~0 and a
+    // poor first offset would otherwise pull in the noise beyond the signal).
+    const scaled = prev.scale * x;
+    return scaled >= low && scaled <= high && Math.abs(y - scaled - prev.offset) <= 3 * prev.sigma;
+  };
+  for (let i = from; i < to; i++) {
+    if (!use(i)) continue;
+    sx.add(an[i]);
+    sy.add(pc[i]);
+    n++;
+    if (first < 0) first = i;
+    last = i;
+  }
+  const none: Fit = { scale: NaN, offset: NaN, r2: NaN, sigma: NaN, scaleSigma: NaN, n, first, last };
+  if (n < 3) return none;
+  const mx = sx.value / n;
+  const my = sy.value / n;
+  const sxx = new CompensatedSum();
+  const sxy = new CompensatedSum();
+  const syy = new CompensatedSum();
+  for (let i = first; i <= last; i++) {
+    if (!use(i)) continue;
+    const dx = an[i] - mx;
+    const dy = pc[i] - my;
+    sxx.add(dx * dx);
+    sxy.add(dx * dy);
+    syy.add(dy * dy);
+  }
+  const vxx = sxx.value;
+  const vxy = sxy.value;
+  const vyy = syy.value;
+  if (!(vxx > 0)) return none;
+  const scale = vxy / vxx;
+  const offset = my - scale * mx;
+  const sse = Math.max(0, vyy - scale * vxy);
+  const r2 = vyy > 0 ? (vxy * vxy) / (vxx * vyy) : 1;
+  const sigma = Math.sqrt(sse / (n - 2));
+  return { scale, offset, r2, sigma, scaleSigma: sigma / Math.sqrt(vxx), n, first, last };
+}
+
+/**
+ * Glues analog (mV) and photon counting (MHz) into `out` (MHz); see the header for the method.
+ * Inputs background-subtracted and aligned; `out` may alias `pcMHz` (not `analogMv`).
+ */
+export function glue(analogMv: Float64Array, pcMHz: Float64Array, from: number, to: number, out: Float64Array, opts: GlueOptions = {}): GlueResult {
+  const n = pcMHz.length;
+  const low = opts.lowMHz ?? 0.5;
+  const high = opts.highMHz ?? 15;
+  const minPoints = opts.minPoints ?? 20;
+  const minR2 = opts.minR2 ?? 0.9;
+  const maxRel = opts.maxScaleRelSigma ?? 0.02;
+  const fallback = opts.fallbackScale;
+  const bad = (detail: string, field: string) => new LidarError('LIDAR_ERR_BAD_VALUE', detail, { field });
+  if (analogMv.length !== n) throw bad(`invalid analog length: ${analogMv.length} (photon counting has ${n} bins)`, 'analogMv');
+  if (out.length !== n) throw bad(`invalid out length: ${out.length} (expected ${n} bins)`, 'out');
+  if (out === analogMv) throw bad('invalid out: must not alias the analog input', 'out');
+  if (!Number.isInteger(from) || !Number.isInteger(to) || from < 0 || to > n || from > to) throw bad(`invalid glue bins: [${from}, ${to}) of ${n}`, 'glue.bins');
+  if (!(low >= 0) || !(high > low) || !Number.isFinite(high)) throw bad(`invalid glue rate window: [${low}, ${high}] MHz`, 'glue.rate_mhz');
+  if (!(minPoints >= 3) || !Number.isInteger(minPoints)) throw bad(`invalid glue minimum points: ${minPoints} (integer >= 3)`, 'glue.min_points');
+  if (!(minR2 >= 0 && minR2 <= 1)) throw bad(`invalid glue minimum r2: ${minR2}`, 'glue.min_r2');
+  if (!(maxRel > 0)) throw bad(`invalid glue maximum relative scale error: ${maxRel}`, 'glue.max_scale_rel_sigma');
+  if (fallback !== undefined && !(fallback > 0 && Number.isFinite(fallback))) throw bad(`invalid glue fallback scale: ${fallback}`, 'glue.fallback_scale');
+  const { sigmaAnalog, sigmaPc, outSigma } = opts;
+  for (const [name, a] of [['sigmaAnalog', sigmaAnalog], ['sigmaPc', sigmaPc], ['outSigma', outSigma]] as const) {
+    if (a !== undefined && a.length !== n) throw bad(`invalid ${name} length: ${a.length} (expected ${n} bins)`, name);
+  }
+
+  const first = fitLine(analogMv, pcMHz, from, to, low, high, null);
+  const fit = Number.isFinite(first.sigma) && first.sigma > 0 ? fitLine(analogMv, pcMHz, from, to, low, high, first) : first;
+  const usable = fit.n >= 3 && Number.isFinite(fit.scale) && fit.scale > 0 && Number.isFinite(fit.offset);
+  let reason: string | undefined;
+  if (!usable) reason = fit.n < 3 ? `only ${fit.n} bins with photon counting in [${low}, ${high}] MHz` : `no positive analog/photon-counting slope (scale ${fit.scale})`;
+  else if (fit.n < minPoints) reason = `only ${fit.n} points in the glue fit (at least ${minPoints} needed)`;
+  else if (!(fit.r2 >= minR2)) reason = `glue fit r2 ${fit.r2.toFixed(4)} < ${minR2}`;
+  else if (!(fit.scaleSigma <= maxRel * fit.scale)) reason = `glue scale ${fit.scale.toPrecision(5)} +/- ${fit.scaleSigma.toPrecision(2)} (relative error > ${maxRel})`;
+  const ok = reason === undefined;
+  const useFallback = !ok && fallback !== undefined;
+  const scale = useFallback ? fallback : usable ? fit.scale : NaN;
+  const offset = useFallback ? 0 : usable ? fit.offset : NaN;
+
+  let switchBin = 0;
+  if (usable || useFallback) {
+    for (let i = n - 1; i >= 0; i--) {
+      if (pcMHz[i] >= high) {
+        switchBin = i + 1;
+        break;
+      }
+    }
+  }
+  for (let i = 0; i < switchBin; i++) {
+    out[i] = scale * analogMv[i] + offset;
+    if (outSigma) outSigma[i] = sigmaAnalog ? Math.abs(scale) * sigmaAnalog[i] : NaN;
+  }
+  for (let i = switchBin; i < n; i++) {
+    out[i] = pcMHz[i];
+    if (outSigma) outSigma[i] = sigmaPc ? sigmaPc[i] : NaN;
+  }
+  const result: GlueResult = {
+    scale,
+    offset,
+    r2: fit.r2,
+    scaleSigma: fit.scaleSigma,
+    n: fit.n,
+    fromBin: fit.first,
+    toBin: fit.first < 0 ? -1 : fit.last + 1,
+    switchBin,
+    ok,
+  };
+  if (reason !== undefined) result.reason = useFallback ? `${reason}; fallback scale ${fallback} applied` : reason;
+  return result;
+}

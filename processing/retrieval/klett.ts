@@ -1,0 +1,243 @@
+/**
+ * Aerosol backscatter and extinction from one elastic lidar profile: the Fernald-Klett inversion.
+ *
+ * Method: Fernald, F. G. (1984) "Analysis of atmospheric lidar observations: some comments",
+ * Appl. Opt. 23, 652-653 (two-component solution), after Klett, J. D. (1981) Appl. Opt. 20, 211 and
+ * (1985) Appl. Opt. 24, 1638 (backward integration is stable). With X(r) the range-corrected signal,
+ * beta = beta_aer + beta_mol, S_a(r) the aerosol and S_m the molecular lidar ratio and integrals taken
+ * from the reference range r_c to r (signed: negative lengths for r < r_c):
+ *   A(r)    = int_{r_c}^{r} (S_a - S_m) beta_mol dr',          Y(r) = X(r) exp(-2 A(r))
+ *   beta(r) = Y(r) / [ X(r_c) / beta(r_c) - 2 int_{r_c}^{r} S_a Y dr' ],   alpha_aer = S_a beta_aer.
+ * This is exact for a range-dependent S_a (d(Y/beta)/dr = -2 S_a Y follows from the lidar equation).
+ *
+ * Discretisation: both integrals by the trapezoid rule on the bin centres (the actual centre-to-centre
+ * distances, so a non-uniform grid is also handled); int S_a Y with Neumaier's compensated summation,
+ * exp(-2 A) as the running product of the per-step factors exp(-2 dA) (see `sweep`); at the reference
+ * bin the integrand uses the boundary signal rcsRef (a fitted or smoothed X(r_c)).
+ * The error against the continuous equation is second order in the bin width (see tests/klett.test.ts).
+ * Missing signal (X NaN): that bin's output is NaN and the S_a Y integral is carried across the gap
+ * as the trapezoid between the valid bins on either side, i.e. the integrand interpolated linearly
+ * over the gap (A(r) needs no signal and is integrated through). A denominator <= 0 (the forward
+ * solution's instability, or noise) makes that bin and every farther bin in that direction NaN.
+ *
+ * `fernaldCalibrated`: with a known lidar constant C (X = C beta T^2), the boundary at bin `start`
+ * is solved for beta(start) = X(start) / (C T^2(start)), T^2(start) = exp(-2 (tau_mol(0..r_start)
+ * + alpha_aer(start) r_start)) (aerosol extinction homogeneous between the lidar and r_start), and the
+ * inversion runs from there. The boundary equation is beta e^{-u beta} = P with u = 2 S_a r_start,
+ * P = X e^{2 tau_mol - u beta_mol} / C, i.e. beta = -W0(-u P) / u (Lambert W, principal branch);
+ * solved by Newton's method on ln beta - u beta - ln P from beta = P, which converges monotonically
+ * (the function is concave) to relative 1e-12. No solution exists when u P > 1/e (near field too
+ * opaque for the signal): the output is then NaN.
+ */
+import { LidarError } from '../errors.js';
+import { molecularOpticalDepth } from './reference.js';
+
+export interface FernaldInput {
+  /** Bin-centre ranges (m), strictly increasing (uniform spacing expected, not required). */
+  rangeM: Float64Array;
+  /** X(r): background-subtracted, range-corrected signal (any consistent unit); NaN = missing. */
+  rcs: Float64Array;
+  /** Molecular backscatter (1/m/sr). */
+  betaMol: Float64Array;
+  /** Molecular lidar ratio S_m (sr), 8 pi / 3 by default. */
+  molecularLidarRatioSr: number;
+  /** Aerosol lidar ratio S_a per bin (sr). */
+  lidarRatioSr: Float64Array;
+  /** First bin to compute (inclusive). */
+  from: number;
+  /** Last bin to compute (exclusive); bins outside [from, to) are set to NaN in the output. */
+  to: number;
+}
+
+export interface FernaldOutput {
+  betaAer: Float64Array;
+  alphaAer: Float64Array;
+}
+
+function badValue(field: string, detail: string): LidarError {
+  return new LidarError('LIDAR_ERR_BAD_VALUE', detail, { field });
+}
+
+function checkInput(input: FernaldInput, out: FernaldOutput): void {
+  const n = input.rangeM.length;
+  const arrays: Array<[string, Float64Array]> = [
+    ['rcs', input.rcs],
+    ['betaMol', input.betaMol],
+    ['lidarRatioSr', input.lidarRatioSr],
+    ['out.betaAer', out.betaAer],
+    ['out.alphaAer', out.alphaAer],
+  ];
+  for (const [name, a] of arrays) {
+    if (a.length !== n) throw badValue(name, `invalid ${name} length: ${a.length} (expected ${n}, the number of ranges)`);
+  }
+  const { from, to } = input;
+  if (!(Number.isInteger(from) && from >= 0 && from < n)) throw badValue('from', `invalid first bin: ${from} (expected 0..${n - 1})`);
+  if (!(Number.isInteger(to) && to > from && to <= n)) throw badValue('to', `invalid end bin: ${to} (expected ${from + 1}..${n})`);
+  const sm = input.molecularLidarRatioSr;
+  if (!(sm > 0 && sm < Infinity)) throw badValue('molecularLidarRatioSr', `invalid molecular lidar ratio: ${sm} sr`);
+  if (to - from > 1 && !(input.rangeM[from + 1] > input.rangeM[from] && input.rangeM[to - 1] > input.rangeM[to - 2])) {
+    throw badValue('rangeM', `invalid ranges: not strictly increasing at bins ${from}..${to - 1}`);
+  }
+}
+
+/** |x| below which exp(x) is its degree-5 Taylor polynomial (truncation x^6/720 < 2e-21, below rounding). */
+const EXP_SERIES_LIMIT = 1e-3;
+
+/**
+ * One direction of the inversion from the reference bin: step -1 (backward) or +1 (forward), up to `end`
+ * (exclusive). exp(-2 A) is carried as a product of the per-step factors exp(-2 dA) (dA the trapezoid
+ * increment; a short series for the small arguments of ordinary bins): one multiplication per bin
+ * instead of an exp, relative error ~ n * 1e-16. Bad S_a or beta_mol are detected after the loop from
+ * running minima (no test per bin) and reported with their bin.
+ */
+function sweep(input: FernaldInput, ref: number, end: number, step: number, d0: number, rcsRef: number, out: FernaldOutput): void {
+  const { rangeM, rcs, betaMol, lidarRatioSr } = input;
+  const sm = input.molecularLidarRatioSr;
+  const { betaAer, alphaAer } = out;
+  let rPrev = rangeM[ref];
+  let gPrev = (lidarRatioSr[ref] - sm) * betaMol[ref];
+  let attenuation = 1; // exp(-2 A(r))
+  // int S_a Y dr as a Neumaier sum (value + compensation).
+  let iSum = 0;
+  let iComp = 0;
+  // Last valid integrand S_a Y and its range (the reference bin to start with: A = 0 there).
+  let fPrev = lidarRatioSr[ref] * rcsRef;
+  let rfPrev = rPrev;
+  let unstable = false;
+  let sMin = Infinity;
+  let bMin = Infinity;
+  let bMax = 0;
+  for (let i = ref + step; i !== end; i += step) {
+    const r = rangeM[i];
+    const s = lidarRatioSr[i];
+    const bm = betaMol[i];
+    sMin = Math.min(sMin, s);
+    bMin = Math.min(bMin, bm);
+    bMax = Math.max(bMax, bm);
+    const g = (s - sm) * bm;
+    const e = (rPrev - r) * (g + gPrev); // -2 dA
+    attenuation *= e < EXP_SERIES_LIMIT && e > -EXP_SERIES_LIMIT ? 1 + e * (1 + e * (0.5 + e * (1 / 6 + e * (1 / 24 + e / 120)))) : Math.exp(e);
+    rPrev = r;
+    gPrev = g;
+    const x = rcs[i];
+    if (unstable || x !== x) {
+      betaAer[i] = NaN;
+      alphaAer[i] = NaN;
+      continue;
+    }
+    const y = x * attenuation;
+    const f = s * y;
+    const t = 0.5 * (r - rfPrev) * (f + fPrev);
+    const sum = iSum + t;
+    iComp += Math.abs(iSum) >= Math.abs(t) ? iSum - sum + t : t - sum + iSum;
+    iSum = sum;
+    fPrev = f;
+    rfPrev = r;
+    const d = d0 - 2 * (iSum + iComp);
+    if (!(d > 0)) {
+      unstable = true;
+      betaAer[i] = NaN;
+      alphaAer[i] = NaN;
+      continue;
+    }
+    const beta = y / d - bm;
+    betaAer[i] = beta;
+    alphaAer[i] = s * beta;
+  }
+  if (!(sMin > 0) || !(bMin >= 0) || !(bMax < Infinity)) reportBadBin(input, ref, end, step);
+}
+
+/** Throws for the first bin (from ref in the sweep's direction) with an invalid S_a or beta_mol. */
+function reportBadBin(input: FernaldInput, ref: number, end: number, step: number): never {
+  for (let i = ref + step; i !== end; i += step) {
+    const s = input.lidarRatioSr[i];
+    if (!(s > 0 && s < Infinity)) throw badValue('lidarRatioSr', `invalid aerosol lidar ratio at bin ${i}: ${s} sr`);
+    const bm = input.betaMol[i];
+    if (!(bm >= 0 && bm < Infinity)) throw badValue('betaMol', `invalid molecular backscatter at bin ${i}: ${bm} /m/sr`);
+  }
+  throw badValue('lidarRatioSr', 'invalid lidar ratio or molecular backscatter');
+}
+
+/**
+ * Fernald 1984: boundary at bin `ref` (from <= ref < to) with beta_aer(ref) = betaAerRef and
+ * X(ref) = rcsRef (a fitted or smoothed value; pass rcs[ref] for the raw one). Backward (stable) for
+ * i < ref, forward for i > ref. Trapezoid integrals on the bin grid with compensated summation. NaN X:
+ * NaN output in that bin, integrals carried across by linear interpolation of the integrand; a
+ * non-positive denominator gives NaN from there on in that direction. Allocates nothing.
+ */
+export function fernald(input: FernaldInput, ref: number, betaAerRef: number, rcsRef: number, out: FernaldOutput): void {
+  checkInput(input, out);
+  const { from, to, betaMol, lidarRatioSr } = input;
+  if (!(Number.isInteger(ref) && ref >= from && ref < to)) throw badValue('ref', `invalid reference bin: ${ref} (expected ${from}..${to - 1})`);
+  if (!(rcsRef > 0 && rcsRef < Infinity)) throw badValue('rcsRef', `invalid reference signal: ${rcsRef} (must be > 0 and finite)`);
+  const betaRef = betaAerRef + betaMol[ref];
+  if (!(betaRef > 0 && betaRef < Infinity)) {
+    throw badValue('betaAerRef', `invalid reference aerosol backscatter: ${betaAerRef} /m/sr (total ${betaRef} must be > 0)`);
+  }
+  const sRef = lidarRatioSr[ref];
+  if (!(sRef > 0 && sRef < Infinity)) throw badValue('lidarRatioSr', `invalid aerosol lidar ratio at bin ${ref}: ${sRef} sr`);
+  const { betaAer, alphaAer } = out;
+  betaAer.fill(NaN, 0, from);
+  alphaAer.fill(NaN, 0, from);
+  betaAer.fill(NaN, to);
+  alphaAer.fill(NaN, to);
+  betaAer[ref] = betaAerRef;
+  alphaAer[ref] = sRef * betaAerRef;
+  const d0 = rcsRef / betaRef;
+  sweep(input, ref, from - 1, -1, d0, rcsRef, out);
+  sweep(input, ref, to, 1, d0, rcsRef, out);
+}
+
+const MAX_NEWTON = 100;
+const NEWTON_TOL = 1e-12;
+
+/**
+ * Forward solution with a known lidar constant C (X = C (beta_aer + beta_mol) T^2): the boundary at
+ * bin `start` solved self-consistently with the aerosol extinction between the lidar and r_start
+ * equal to that at start (see the header), then `fernald` from that boundary (bins [from, start), if
+ * any, are the stable backward solution from the same boundary). Returns the Newton iterations used
+ * and T^2(start); when the boundary has no solution the output and T^2 are NaN.
+ */
+export function fernaldCalibrated(
+  input: FernaldInput,
+  lidarConstant: number,
+  start: number,
+  out: FernaldOutput,
+): { transmission2AtStart: number; iterations: number } {
+  checkInput(input, out);
+  const { from, to, rangeM, rcs, betaMol, lidarRatioSr } = input;
+  if (!(lidarConstant > 0 && lidarConstant < Infinity)) throw badValue('lidarConstant', `invalid lidar constant: ${lidarConstant}`);
+  if (!(Number.isInteger(start) && start >= from && start < to)) throw badValue('start', `invalid start bin: ${start} (expected ${from}..${to - 1})`);
+  const x = rcs[start];
+  if (!(x > 0 && x < Infinity)) throw badValue('rcs', `invalid signal at the start bin ${start}: ${x} (must be > 0)`);
+  const rs = rangeM[start];
+  if (!(rs > 0)) throw badValue('rangeM', `invalid start range: ${rs} m (must be > 0)`);
+  const s = lidarRatioSr[start];
+  if (!(s > 0 && s < Infinity)) throw badValue('lidarRatioSr', `invalid aerosol lidar ratio at bin ${start}: ${s} sr`);
+  const bm = betaMol[start];
+  const tauMol = molecularOpticalDepth(rangeM, betaMol, input.molecularLidarRatioSr, start);
+  if (!(tauMol >= 0 && tauMol < Infinity)) throw badValue('betaMol', `invalid molecular optical depth to bin ${start}: ${tauMol}`);
+  const u = 2 * s * rs;
+  const p = (x / lidarConstant) * Math.exp(2 * tauMol - u * bm);
+  let beta = p;
+  let iterations = 0;
+  let converged = u === 0;
+  if (u * p <= Math.exp(-1)) {
+    const lnP = Math.log(p);
+    while (!converged && iterations < MAX_NEWTON) {
+      const h = Math.log(beta) - u * beta - lnP;
+      const step = h / (1 / beta - u);
+      beta -= step;
+      iterations++;
+      converged = Math.abs(step) <= NEWTON_TOL * beta;
+    }
+  }
+  if (!converged) {
+    out.betaAer.fill(NaN);
+    out.alphaAer.fill(NaN);
+    return { transmission2AtStart: NaN, iterations };
+  }
+  const betaAerStart = beta - bm;
+  fernald(input, start, betaAerStart, x, out);
+  return { transmission2AtStart: Math.exp(-2 * (tauMol + s * betaAerStart * rs)), iterations };
+}

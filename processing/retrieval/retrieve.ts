@@ -1,0 +1,455 @@
+/**
+ * The retrieval chain for one Licel file (RETRIEVAL.md): per channel, signal preparation
+ * (signal.ts), overlap and range correction, geometry and terrain, molecular atmosphere, cloud and
+ * hard-target screening, the boundary value of the chosen mode, Fernald-Klett, QC, PM, PBL, AOD, and
+ * uncertainties (seeded Monte Carlo through the whole chain; sensitivity to the lidar ratio and the
+ * reference value). Pure: runs in Node and in the browser.
+ */
+import { LidarError } from '../errors.js';
+import type { LicelFile } from '../licel/types.js';
+import type { StationConfig } from '../station.js';
+import { createRng } from '../random.js';
+import { localToUtcMs, toIsoUtc } from '../time.js';
+import { metAtmosphere, us1976, type MetProfile } from '../atmosphere/standard-atmosphere.js';
+import { molecularProfile } from '../atmosphere/rayleigh.js';
+import { beamGeometry, binCentreRangesM, elevationFromHeader, type BeamGeometry } from '../geometry/beam.js';
+import { terrainBlockedBin, type TerrainGrid } from '../geometry/terrain.js';
+import { backgroundWindow, overlapCorrect, rangeCorrect, smoothRange } from './preprocess.js';
+import { lidarRatioProfile, defaultLidarRatioSr } from './params.js';
+import type { ResolvedParams } from './params.types.js';
+import { fernald, fernaldCalibrated, type FernaldInput, type FernaldOutput } from './klett.js';
+import { attenuatedMolecular, autoReferenceWindow, rayleighFit, slopeBoundary } from './reference.js';
+import { detectCloud } from './cloud.js';
+import { detectHardTarget } from './hard-target.js';
+import { aerosolOpticalDepth, extinctionToPm } from './pm.js';
+import { pblHeight } from './pbl.js';
+import { QC, QC_NO_PRODUCT, flagRange } from './qc.js';
+import { prepareSignal, selectChannels, SignalWorkspace, type ChannelSelection, type PreparedSignal } from './signal.js';
+
+export interface RetrievalContext {
+  station: StationConfig;
+  params: ResolvedParams;
+  paramsId: string;
+  terrain: TerrainGrid | null;
+  /** Met profile (heights a.s.l.); replaces the standard atmosphere when given. */
+  sounding?: MetProfile | null;
+  /** Surface pressure and temperature at the station ground, to scale US1976 (default: header T0/P0 if any). */
+  surface?: { pressurePa: number; temperatureK: number } | null;
+  /** Overrides params.monteCarlo (0 = statistical uncertainty not computed). */
+  monteCarlo?: number;
+}
+
+export type ReferenceMode = 'rayleigh' | 'value' | 'calibration' | 'slope';
+
+export interface ProfileProducts {
+  file: string;
+  station: string;
+  timeStartUtc: string;
+  timeEndUtc: string;
+  channel: { index: number; analogIndex: number; photonIndex: number; wavelengthNm: number; polarization: string; kind: 'glued' | 'analog' | 'photon' };
+  azimuthDeg: number;
+  elevationDeg: number;
+  shots: number;
+  rangeM: Float64Array;
+  heightM: Float64Array;
+  lat: Float64Array;
+  lon: Float64Array;
+  /** Range-corrected signal X (photon-counting MHz m^2, or analog mV m^2), for quicklooks. */
+  rcs: Float64Array;
+  betaAer: Float64Array;
+  alphaAer: Float64Array;
+  pm10: Float64Array;
+  pm25: Float64Array;
+  betaAerSigma: Float64Array;
+  alphaAerSigma: Float64Array;
+  pm10Sigma: Float64Array;
+  pm25Sigma: Float64Array;
+  /** Systematic sensitivity of the extinction: |change| for lidar ratio +/- 10 sr and for the reference value. */
+  alphaAerSensLidarRatio: Float64Array;
+  alphaAerSensReference: Float64Array;
+  qc: Uint8Array;
+  pblHeightM: number;
+  pblQuality: number;
+  cloudBaseM: number;
+  aod: number;
+  /** Signal-to-noise ratio in the reference window (rayleigh) or at the calibration start. */
+  snr: number;
+  reference: { mode: ReferenceMode; fromM: number; toM: number; rangeM: number; betaAer: number };
+  effectiveResolutionM: number;
+  paramsId: string;
+}
+
+/** Pre-trigger bins needed for them to be the default background window. */
+const PRETRIGGER_MIN_BINS = 50;
+const MOLECULAR_CACHE_SIZE = 64;
+const molecularCache = new Map<string, { betaMol: Float64Array; alphaMol: Float64Array; attMol: Float64Array }>();
+
+/** Molecular profiles depend only on geometry, wavelength and met: cached per geometry. */
+function molecular(key: string, heightM: Float64Array, rangeM: Float64Array, wavelengthNm: number, ctx: RetrievalContext, groundM: number, header: LicelFile['header']) {
+  const hit = molecularCache.get(key);
+  if (hit) return hit;
+  const p = ctx.params.molecular;
+  let atm;
+  if (ctx.sounding && p.atmosphere === 'met') atm = metAtmosphere(ctx.sounding, heightM);
+  else {
+    const surface = ctx.surface ?? (Number.isFinite(header.pressureHpa) && Number.isFinite(header.temperatureC) ? { pressurePa: header.pressureHpa * 100, temperatureK: header.temperatureC + 273.15 } : null);
+    atm = us1976(heightM, surface ? { heightM: groundM, ...surface } : undefined);
+  }
+  const mol = molecularProfile(atm, wavelengthNm, { crossSection: p.crossSection, lidarRatioSr: p.lidarRatioSr });
+  const value = { betaMol: mol.betaMol, alphaMol: mol.alphaMol, attMol: attenuatedMolecular(rangeM, mol.betaMol, p.lidarRatioSr) };
+  if (molecularCache.size >= MOLECULAR_CACHE_SIZE) molecularCache.delete(molecularCache.keys().next().value as string);
+  molecularCache.set(key, value);
+  return value;
+}
+
+/** Retrieves every selected channel of one file. */
+export function retrieveFile(file: LicelFile, fileName: string, ctx: RetrievalContext): ProfileProducts[] {
+  return selectChannels(file, ctx.params.channel, fileName).map((sel) => retrieveChannel(file, fileName, sel, ctx));
+}
+
+interface Boundary {
+  mode: ReferenceMode;
+  /** Reference bin, and for rayleigh the fit window [from, to). */
+  ref: number;
+  from: number;
+  to: number;
+  betaAerRef: number;
+  rcsRef: number;
+  lidarConstant: number;
+  snr: number;
+}
+
+interface InversionSetup {
+  file: LicelFile;
+  sel: ChannelSelection;
+  ctx: RetrievalContext;
+  bins: number;
+  binWidthM: number;
+  rangeM: Float64Array;
+  backgroundBins: [number, number] | null;
+  smoothingBins: number;
+  lidarRatio: Float64Array;
+  betaMol: Float64Array;
+  attMol: Float64Array;
+  /** Bins [first, last) the inversion covers (before terrain, cloud). */
+  first: number;
+  last: number;
+}
+
+/** Signal -> X (overlap, range correction, smoothing); the overlap flags go to qc. Returns sigma of X in `sigmaX`. */
+function rangeCorrected(s: InversionSetup, prepared: PreparedSignal, x: Float64Array, sigmaX: Float64Array, qc: Uint8Array, scratch: Float64Array): void {
+  const { rangeM, ctx } = s;
+  overlapCorrect(prepared.signal, rangeM, ctx.params.overlap, scratch, qc);
+  rangeCorrect(scratch, rangeM, x);
+  for (let i = 0; i < rangeM.length; i++) {
+    const o = prepared.signal[i] !== 0 ? scratch[i] / prepared.signal[i] : 1;
+    sigmaX[i] = prepared.sigma[i] * (Number.isFinite(o) ? o : 1) * rangeM[i] * rangeM[i];
+  }
+  if (s.smoothingBins > 1) {
+    scratch.set(x);
+    smoothRange(scratch, s.smoothingBins, s.binWidthM, x);
+    for (let i = 0; i < sigmaX.length; i++) sigmaX[i] /= Math.sqrt(s.smoothingBins);
+  }
+}
+
+/** Runs the inversion for a fixed boundary, writing beta/alpha. */
+function invert(s: InversionSetup, x: Float64Array, b: Boundary, lidarRatio: Float64Array, out: FernaldOutput, betaAerRefOverride?: number, lidarConstantScale = 1): void {
+  const input: FernaldInput = { rangeM: s.rangeM, rcs: x, betaMol: s.betaMol, molecularLidarRatioSr: s.ctx.params.molecular.lidarRatioSr, lidarRatioSr: lidarRatio, from: s.first, to: s.last };
+  if (b.mode === 'calibration') {
+    fernaldCalibrated(input, b.lidarConstant * lidarConstantScale, b.ref, out);
+    return;
+  }
+  const rcsRef = b.mode === 'rayleigh' ? rayleighFit(x, s.attMol, b.from, b.to).rcsRef : localMean(x, b.ref, 5);
+  fernald(input, b.ref, betaAerRefOverride ?? b.betaAerRef, rcsRef, out);
+}
+
+function localMean(x: Float64Array, center: number, half: number): number {
+  let sum = 0;
+  let n = 0;
+  for (let i = Math.max(0, center - half); i <= Math.min(x.length - 1, center + half); i++) {
+    if (Number.isFinite(x[i])) {
+      sum += x[i];
+      n++;
+    }
+  }
+  return n > 0 ? sum / n : NaN;
+}
+
+function binAtRange(rangeM: Float64Array, r: number): number {
+  let best = 0;
+  for (let i = 1; i < rangeM.length; i++) if (Math.abs(rangeM[i] - r) < Math.abs(rangeM[best] - r)) best = i;
+  return best;
+}
+
+function chooseBoundary(s: InversionSetup, x: Float64Array, sigmaX: Float64Array, qc: Uint8Array, elevationDeg: number, fileName: string): Boundary {
+  const p = s.ctx.params.reference;
+  const mode: ReferenceMode = p.mode ?? (elevationDeg >= 15 ? 'rayleigh' : 'calibration');
+  const { rangeM, first, last } = s;
+  const where = { file: fileName, field: 'reference' };
+  if (last - first < 10) throw new LidarError('LIDAR_ERR_BAD_VALUE', `only ${last - first} usable bins before the terrain or a cloud`, where);
+  if (mode === 'rayleigh') {
+    let win: { from: number; to: number } | null;
+    if (p.windowM === 'auto') {
+      win = autoReferenceWindow(rangeM, x, s.attMol, { minRangeM: Math.max(rangeM[first], 1000), maxRangeM: rangeM[last - 1], maxIndex: last, sigma: sigmaX });
+      if (!win) throw new LidarError('LIDAR_ERR_BAD_VALUE', 'no aerosol-free reference window with enough signal found (auto); give reference.window_m or use calibration mode', where);
+    } else {
+      win = { from: binAtRange(rangeM, p.windowM[0]), to: binAtRange(rangeM, p.windowM[1]) + 1 };
+      if (win.to > last) throw new LidarError('LIDAR_ERR_BAD_VALUE', `reference window ${p.windowM[0]}-${p.windowM[1]} m reaches beyond the usable range ${rangeM[last - 1].toFixed(0)} m (terrain, cloud or record end)`, { ...where, field: 'reference.window_m' });
+    }
+    const fit = rayleighFit(x, s.attMol, win.from, win.to, sigmaX);
+    return { mode, ref: fit.ref, from: win.from, to: win.to, betaAerRef: (p.scatteringRatio - 1) * s.betaMol[fit.ref], rcsRef: fit.rcsRef, lidarConstant: NaN, snr: fit.snr };
+  }
+  if (mode === 'value') {
+    if (!Number.isFinite(p.rangeM) || !Number.isFinite(p.betaAer)) throw new LidarError('LIDAR_ERR_BAD_VALUE', 'value mode needs reference.range_m and reference.beta_aer', { ...where, field: 'reference.range_m' });
+    const ref = binAtRange(rangeM, p.rangeM);
+    if (ref < first || ref >= last) throw new LidarError('LIDAR_ERR_BAD_VALUE', `reference range ${p.rangeM} m is outside the usable range`, { ...where, field: 'reference.range_m' });
+    return { mode, ref, from: ref, to: ref + 1, betaAerRef: p.betaAer, rcsRef: localMean(x, ref, 5), lidarConstant: NaN, snr: x[ref] / sigmaX[ref] };
+  }
+  if (mode === 'slope') {
+    if (p.windowM === 'auto') throw new LidarError('LIDAR_ERR_BAD_VALUE', 'slope mode needs reference.window_m (a homogeneous stretch of the path)', { ...where, field: 'reference.window_m' });
+    const from = binAtRange(rangeM, p.windowM[0]);
+    const to = binAtRange(rangeM, p.windowM[1]) + 1;
+    const sb = slopeBoundary(rangeM, x, s.betaMol, s.ctx.params.molecular.lidarRatioSr, s.lidarRatio, from, to);
+    return { mode, ref: sb.ref, from, to, betaAerRef: sb.betaAerRef, rcsRef: localMean(x, sb.ref, 5), lidarConstant: NaN, snr: x[sb.ref] / sigmaX[sb.ref] };
+  }
+  if (!Number.isFinite(p.lidarConstant)) throw new LidarError('LIDAR_ERR_BAD_VALUE', 'calibration mode needs reference.lidar_constant (C in X = C (beta_aer + beta_mol) T^2)', { ...where, field: 'reference.lidar_constant' });
+  let start = first;
+  while (start < last && ((qc[start] & QC_NO_PRODUCT) !== 0 || !Number.isFinite(x[start]))) start++;
+  if (start >= last - 1) throw new LidarError('LIDAR_ERR_BAD_VALUE', 'no valid bin beyond the overlap to start the calibrated solution', where);
+  return { mode: 'calibration', ref: start, from: start, to: start + 1, betaAerRef: NaN, rcsRef: x[start], lidarConstant: p.lidarConstant, snr: x[start] / sigmaX[start] };
+}
+
+export function retrieveChannel(file: LicelFile, fileName: string, sel: ChannelSelection, ctx: RetrievalContext): ProfileProducts {
+  const { station, params } = ctx;
+  const main = file.datasets[sel.photon >= 0 ? sel.photon : sel.analog];
+  const other = sel.photon >= 0 && sel.analog >= 0 ? file.datasets[sel.analog] : null;
+  if (other && other.binWidthM !== main.binWidthM) {
+    throw new LidarError('LIDAR_ERR_BAD_VALUE', `analog and photon-counting bin widths differ (${other.binWidthM} vs ${main.binWidthM} m)`, { file: fileName, field: 'bin width' });
+  }
+  if (!(main.shots > 0)) throw new LidarError('LIDAR_ERR_BAD_VALUE', `dataset ${sel.photon >= 0 ? sel.photon : sel.analog} has 0 shots`, { file: fileName, field: 'shots' });
+  const bins = other ? Math.min(main.bins, other.bins) : main.bins;
+  const binWidthM = main.binWidthM;
+  const index = sel.photon >= 0 ? sel.photon : sel.analog;
+  const zeroBin = station.channels[String(index)]?.zero_bin ?? 0;
+  const rangeM = binCentreRangesM(bins, binWidthM, zeroBin);
+  const elevationDeg = elevationFromHeader(file.header.zenithRaw, station.zenith_convention);
+  const azimuthDeg = Number.isFinite(file.header.azimuthDeg) ? ((file.header.azimuthDeg % 360) + 360) % 360 : 0;
+  const beam: BeamGeometry = beamGeometry(rangeM, { latDeg: station.lat, lonDeg: station.lon, altitudeM: station.altitude_m }, azimuthDeg, elevationDeg);
+  const groundM = station.ground_altitude_m ?? station.altitude_m;
+  const first = Math.max(zeroBin, 0);
+
+  // 1-5: signal in the photon-counting scale, noise, saturation.
+  const ws = new SignalWorkspace(bins);
+  // Default background: the pre-trigger bins when the recorder keeps enough of them, else the far end.
+  const backgroundSpec = params.background ?? (zeroBin >= PRETRIGGER_MIN_BINS ? 'pretrigger' : null);
+  const backgroundBins = backgroundWindow(backgroundSpec, rangeM, zeroBin);
+  const prepared = prepareSignal(file, sel, { bins, backgroundBins, deadTimeNs: params.deadTimeNs }, ws);
+  const qc = new Uint8Array(bins);
+  qc.set(prepared.qc);
+  const signalForTargets = Float64Array.from(prepared.signal);
+  const sigmaForTargets = Float64Array.from(prepared.sigma);
+
+  // 6-8: overlap, range correction, smoothing.
+  const smoothingBins = params.smoothingM > 0 ? Math.max(1, 2 * Math.round(params.smoothingM / binWidthM / 2) + 1) : 1;
+  const x = new Float64Array(bins);
+  const sigmaX = new Float64Array(bins);
+  const scratch = new Float64Array(bins);
+  const setupBase = { file, sel, ctx, bins, binWidthM, rangeM, backgroundBins, smoothingBins };
+  const lidarRatio = new Float64Array(bins);
+  lidarRatioProfile(params.lidarRatioSr ?? defaultLidarRatioSr(sel.wavelengthNm), rangeM, lidarRatio);
+  const molKey = [elevationDeg.toFixed(3), station.altitude_m, groundM, bins, binWidthM, zeroBin, sel.wavelengthNm, params.molecular.atmosphere, params.molecular.crossSection, params.molecular.lidarRatioSr, ctx.sounding ? 'met' : '', ctx.surface?.pressurePa ?? file.header.pressureHpa, ctx.surface?.temperatureK ?? file.header.temperatureC].join('|');
+  const mol = molecular(molKey, beam.heightM, rangeM, sel.wavelengthNm, ctx, groundM, file.header);
+  const setup: InversionSetup = { ...setupBase, lidarRatio, betaMol: mol.betaMol, attMol: mol.attMol, first, last: bins };
+  rangeCorrected(setup, prepared, x, sigmaX, qc, scratch);
+
+  // Terrain from the DEM; clouds before it; then a hard-target return before either. Clouds come
+  // first because a cloud base is also a > 10x jump, while a hard target (a 2-3 bin spike with
+  // nothing behind it) fails the cloud test's minimum depth.
+  // (pre-trigger bins have negative ranges: the DEM search starts at the trigger bin)
+  const beamAfterTrigger: BeamGeometry = { heightM: beam.heightM.subarray(first), groundDistanceM: beam.groundDistanceM.subarray(first), latDeg: beam.latDeg.subarray(first), lonDeg: beam.lonDeg.subarray(first) };
+  let terrainBin = ctx.terrain ? first + terrainBlockedBin(ctx.terrain, beamAfterTrigger, 10) : bins;
+  let fullOverlapBin = first;
+  while (fullOverlapBin < bins && (qc[fullOverlapBin] & QC.OVERLAP) !== 0) fullOverlapBin++;
+  // Clouds (scaled with the lidar constant when known; the detector estimates the scale otherwise).
+  const cloud = detectCloud(x, mol.attMol, params.reference.lidarConstant, fullOverlapBin, terrainBin, sigmaX);
+  const cloudEnd = cloud.base >= 0 ? cloud.base : terrainBin;
+  const hard = detectHardTarget(signalForTargets, sigmaForTargets, fullOverlapBin, cloudEnd);
+  if (hard >= 0 && hard < terrainBin) terrainBin = hard;
+  if (terrainBin < bins) flagRange(qc, QC.TERRAIN, terrainBin);
+  let cloudBaseM = NaN;
+  let last = terrainBin;
+  if (cloud.base >= 0 && cloud.base < terrainBin) {
+    cloudBaseM = beam.heightM[cloud.base];
+    flagRange(qc, QC.CLOUD, cloud.base, cloud.opaque || cloud.top < 0 ? bins : cloud.top + 1);
+    last = Math.min(last, cloud.base);
+  }
+  setup.last = last;
+
+  // Boundary value and inversion.
+  const boundary = chooseBoundary(setup, x, sigmaX, qc, elevationDeg, fileName);
+  const betaAer = new Float64Array(bins);
+  const alphaAer = new Float64Array(bins);
+  invert(setup, x, boundary, lidarRatio, { betaAer, alphaAer });
+  if (boundary.mode === 'calibration') flagRange(qc, QC.FORWARD, boundary.ref, last);
+  else flagRange(qc, QC.FORWARD, boundary.ref + 1, last);
+  for (let i = 0; i < bins; i++) {
+    if (!(x[i] / sigmaX[i] >= 3)) qc[i] |= QC.LOW_SNR;
+    if (betaAer[i] < 0) qc[i] |= QC.NEGATIVE;
+  }
+
+  // Uncertainty: seeded Monte Carlo through the whole chain (fixed boundary geometry).
+  const mcRuns = ctx.monteCarlo ?? params.monteCarlo;
+  const betaSigma = new Float64Array(bins).fill(NaN);
+  const alphaSigma = new Float64Array(bins).fill(NaN);
+  if (mcRuns >= 2) monteCarlo(setup, boundary, qc, mcRuns, params.seed, betaSigma, alphaSigma);
+
+  // Systematic sensitivity: lidar ratio +/- 10 sr, reference value +/- 50%.
+  const sensLr = new Float64Array(bins).fill(0);
+  const sensRef = new Float64Array(bins).fill(0);
+  const tmp: FernaldOutput = { betaAer: new Float64Array(bins), alphaAer: new Float64Array(bins) };
+  const lrShifted = new Float64Array(bins);
+  for (const d of [-10, 10]) {
+    for (let i = 0; i < bins; i++) lrShifted[i] = Math.max(1, lidarRatio[i] + d);
+    invert(setup, x, boundary, lrShifted, tmp);
+    for (let i = 0; i < bins; i++) sensLr[i] = Math.max(sensLr[i], Math.abs(tmp.alphaAer[i] - alphaAer[i]));
+  }
+  for (const f of [0.5, 1.5]) {
+    if (boundary.mode === 'calibration') invert(setup, x, boundary, lidarRatio, tmp, undefined, f === 0.5 ? 0.9 : 1.1);
+    else invert(setup, x, boundary, lidarRatio, tmp, referencePerturbed(boundary, setup.betaMol, f));
+    for (let i = 0; i < bins; i++) sensRef[i] = Math.max(sensRef[i], Math.abs(tmp.alphaAer[i] - alphaAer[i]));
+  }
+
+  // Masks: no product in OVERLAP, CLOUD, TERRAIN, SATURATED bins.
+  for (let i = 0; i < bins; i++) {
+    if ((qc[i] & QC_NO_PRODUCT) !== 0 || i < first) {
+      betaAer[i] = NaN;
+      alphaAer[i] = NaN;
+      betaSigma[i] = NaN;
+      alphaSigma[i] = NaN;
+      sensLr[i] = NaN;
+      sensRef[i] = NaN;
+    }
+  }
+  const pm10 = new Float64Array(bins);
+  const pm25 = new Float64Array(bins);
+  const pm10Sigma = new Float64Array(bins);
+  const pm25Sigma = new Float64Array(bins);
+  extinctionToPm(alphaAer, sel.wavelengthNm, params.pm, qc, pm10, pm25, alphaSigma, pm10Sigma, pm25Sigma);
+
+  // PBL (vertical or high-elevation profiles), AOD.
+  let pblHeightM = NaN;
+  let pblQuality = NaN;
+  if (elevationDeg >= 60) {
+    const fullOverlapHeight = beam.heightM[Math.min(fullOverlapBin, bins - 1)];
+    const top = Math.min(groundM + 4000, Number.isFinite(cloudBaseM) ? cloudBaseM - 50 : Infinity);
+    const pbl = pblHeight(beam.heightM, x, qc, { minHeightM: fullOverlapHeight + 100, maxHeightM: top });
+    pblHeightM = pbl.heightM;
+    pblQuality = pbl.quality;
+  }
+  const aod = aerosolOpticalDepth(alphaAer, rangeM, elevationDeg, qc, first, boundary.mode === 'calibration' ? last : Math.min(boundary.ref + 1, last));
+
+  const utc = (local: string) => toIsoUtc(localToUtcMs(local, station.timezone));
+  return {
+    file: fileName,
+    station: station.id,
+    timeStartUtc: utc(file.header.startLocal),
+    timeEndUtc: utc(file.header.stopLocal),
+    channel: { index, analogIndex: sel.analog, photonIndex: sel.photon, wavelengthNm: sel.wavelengthNm, polarization: sel.polarization, kind: sel.analog >= 0 && sel.photon >= 0 ? 'glued' : sel.photon >= 0 ? 'photon' : 'analog' },
+    azimuthDeg,
+    elevationDeg,
+    shots: main.shots,
+    rangeM,
+    heightM: beam.heightM,
+    lat: beam.latDeg,
+    lon: beam.lonDeg,
+    rcs: x,
+    betaAer,
+    alphaAer,
+    pm10,
+    pm25,
+    betaAerSigma: betaSigma,
+    alphaAerSigma: alphaSigma,
+    pm10Sigma,
+    pm25Sigma,
+    alphaAerSensLidarRatio: sensLr,
+    alphaAerSensReference: sensRef,
+    qc,
+    pblHeightM,
+    pblQuality,
+    cloudBaseM,
+    aod,
+    snr: boundary.snr,
+    reference: { mode: boundary.mode, fromM: rangeM[boundary.from], toM: rangeM[Math.min(boundary.to, bins) - 1], rangeM: rangeM[boundary.ref], betaAer: boundary.betaAerRef },
+    effectiveResolutionM: smoothingBins * binWidthM,
+    paramsId: ctx.paramsId,
+  };
+}
+
+/** The reference aerosol backscatter +/- 50% (a floor of 5% of beta_mol where it is ~0: an aerosol-free reference). */
+function referencePerturbed(b: Boundary, betaMol: Float64Array, factor: number): number {
+  const base = Math.max(Math.abs(b.betaAerRef), 0.1 * betaMol[b.ref]);
+  return b.betaAerRef + (factor - 1) * base;
+}
+
+/**
+ * Monte Carlo: perturbs the raw data (Poisson for photon counts with the observed counts as mean;
+ * Gaussian with the background-window spread for analog sums), runs preparation, correction and
+ * inversion with the same boundary geometry, and returns the standard deviation per bin (Welford).
+ */
+function monteCarlo(s: InversionSetup, b: Boundary, qc: Uint8Array, runs: number, seed: number, betaSigma: Float64Array, alphaSigma: Float64Array): void {
+  const { file, sel, bins } = s;
+  const rng = createRng(seed);
+  const pcDs = sel.photon >= 0 ? file.datasets[sel.photon] : null;
+  const anDs = sel.analog >= 0 ? file.datasets[sel.analog] : null;
+  const rawPc = pcDs ? new Float64Array(bins) : undefined;
+  const rawAn = anDs ? new Float64Array(bins) : undefined;
+  let anRawSigma = 0;
+  if (anDs && s.backgroundBins) {
+    const [from, to] = s.backgroundBins;
+    let sum = 0;
+    let sum2 = 0;
+    let n = 0;
+    for (let i = from; i < to; i++) {
+      sum += anDs.raw[i];
+      sum2 += anDs.raw[i] * anDs.raw[i];
+      n++;
+    }
+    anRawSigma = n > 1 ? Math.sqrt(Math.max(0, (sum2 - (sum * sum) / n) / (n - 1))) : 0;
+  }
+  const ws = new SignalWorkspace(bins);
+  const x = new Float64Array(bins);
+  const sigmaX = new Float64Array(bins);
+  const scratch = new Float64Array(bins);
+  const qcRun = new Uint8Array(bins);
+  const out: FernaldOutput = { betaAer: new Float64Array(bins), alphaAer: new Float64Array(bins) };
+  const meanB = new Float64Array(bins);
+  const meanA = new Float64Array(bins);
+  const m2B = new Float64Array(bins);
+  const m2A = new Float64Array(bins);
+  for (let k = 1; k <= runs; k++) {
+    if (pcDs && rawPc) for (let i = 0; i < bins; i++) rawPc[i] = rng.poisson(pcDs.raw[i]);
+    if (anDs && rawAn) for (let i = 0; i < bins; i++) rawAn[i] = Math.max(0, anDs.raw[i] + anRawSigma * rng.normal());
+    const prepared = prepareSignal(file, sel, { bins, backgroundBins: s.backgroundBins, deadTimeNs: s.ctx.params.deadTimeNs }, ws, rawPc, rawAn);
+    qcRun.fill(0);
+    rangeCorrected(s, prepared, x, sigmaX, qcRun, scratch);
+    invert(s, x, b, s.lidarRatio, out);
+    for (let i = 0; i < bins; i++) {
+      const vb = out.betaAer[i];
+      const va = out.alphaAer[i];
+      const db = vb - meanB[i];
+      meanB[i] += db / k;
+      m2B[i] += db * (vb - meanB[i]);
+      const da = va - meanA[i];
+      meanA[i] += da / k;
+      m2A[i] += da * (va - meanA[i]);
+    }
+  }
+  for (let i = 0; i < bins; i++) {
+    betaSigma[i] = Math.sqrt(m2B[i] / (runs - 1));
+    alphaSigma[i] = Math.sqrt(m2A[i] / (runs - 1));
+    if ((qc[i] & QC_NO_PRODUCT) !== 0) {
+      betaSigma[i] = NaN;
+      alphaSigma[i] = NaN;
+    }
+  }
+}

@@ -1,0 +1,187 @@
+/**
+ * From the raw integers of one wavelength's datasets to one background-subtracted signal in the
+ * photon-counting scale (MHz) with its per-bin noise: Licel physical units -> dead time (photon
+ * counting) -> background -> analog bin shift -> analog/photon gluing (RETRIEVAL.md section 1, steps
+ * 1-5). Monte Carlo calls it again with perturbed raw arrays, so it takes the raw data explicitly.
+ */
+import { LidarError } from '../errors.js';
+import type { LicelDataset, LicelFile } from '../licel/types.js';
+import { physicalValues } from '../licel/physical.js';
+import { backgroundStats, deadTimeCorrect, shiftBins } from './preprocess.js';
+import { glue, type GlueResult } from './glue.js';
+import { QC } from './qc.js';
+
+/** The datasets one retrieval profile uses: an analog and/or a photon-counting dataset of one wavelength. */
+export interface ChannelSelection {
+  wavelengthNm: number;
+  polarization: string;
+  /** Dataset indices in the file, -1 when absent. */
+  analog: number;
+  photon: number;
+}
+
+/** 'auto': every elastic wavelength/polarisation, analog and photon counting glued; a number: that dataset alone. */
+export function selectChannels(file: LicelFile, channel: 'auto' | number, fileName?: string): ChannelSelection[] {
+  const ds = file.datasets;
+  if (channel !== 'auto') {
+    const d = ds[channel];
+    if (!d) throw new LidarError('LIDAR_ERR_NOT_FOUND', `no dataset ${channel} (the file has ${ds.length})`, { file: fileName, field: 'channel' });
+    if (d.dataType !== 0 && d.dataType !== 1) throw new LidarError('LIDAR_ERR_BAD_VALUE', `dataset ${channel} (${d.deviceId}) is a squared-sum dataset, not a signal`, { file: fileName, field: 'channel' });
+    return [{ wavelengthNm: d.wavelengthNm, polarization: d.polarization, analog: d.dataType === 0 ? channel : -1, photon: d.dataType === 1 ? channel : -1 }];
+  }
+  const out: ChannelSelection[] = [];
+  ds.forEach((d, k) => {
+    if (!d.active || (d.dataType !== 0 && d.dataType !== 1) || !(d.wavelengthNm > 0)) return;
+    let sel = out.find((s) => s.wavelengthNm === d.wavelengthNm && s.polarization === d.polarization);
+    if (!sel) {
+      sel = { wavelengthNm: d.wavelengthNm, polarization: d.polarization, analog: -1, photon: -1 };
+      out.push(sel);
+    }
+    if (d.dataType === 0 && sel.analog < 0) sel.analog = k;
+    if (d.dataType === 1 && sel.photon < 0) sel.photon = k;
+  });
+  if (out.length === 0) throw new LidarError('LIDAR_ERR_NOT_FOUND', 'no elastic signal dataset with a wavelength in the file', { file: fileName, field: 'channel' });
+  return out;
+}
+
+export interface SignalOptions {
+  bins: number;
+  /** Background window as bin indices [from, to), or null for none. */
+  backgroundBins: [number, number] | null;
+  deadTimeNs: number;
+}
+
+export interface PreparedSignal {
+  /** Background-subtracted signal in the photon-counting scale (MHz) — or mV for analog-only channels. */
+  signal: Float64Array;
+  /** Per-bin noise (1 sigma) of `signal`. */
+  sigma: Float64Array;
+  /** SATURATED flags of the data actually used in each bin. */
+  qc: Uint8Array;
+  unit: 'MHz' | 'mV';
+  glue: GlueResult | null;
+  /** First bin from which the photon-counting data are used (bins when never; 0 without analog). */
+  switchBin: number;
+  backgroundMean: number;
+  backgroundStd: number;
+}
+
+/** Reusable buffers for one bin count (the Monte Carlo loop prepares signals many times). */
+export class SignalWorkspace {
+  readonly pc: Float64Array;
+  readonly pcSigma: Float64Array;
+  readonly an: Float64Array;
+  readonly anShifted: Float64Array;
+  readonly anSigma: Float64Array;
+  readonly qcPc: Uint8Array;
+  readonly out: PreparedSignal;
+  constructor(readonly bins: number) {
+    this.pc = new Float64Array(bins);
+    this.pcSigma = new Float64Array(bins);
+    this.an = new Float64Array(bins);
+    this.anShifted = new Float64Array(bins);
+    this.anSigma = new Float64Array(bins);
+    this.qcPc = new Uint8Array(bins);
+    this.out = { signal: new Float64Array(bins), sigma: new Float64Array(bins), qc: new Uint8Array(bins), unit: 'MHz', glue: null, switchBin: 0, backgroundMean: NaN, backgroundStd: NaN };
+  }
+}
+
+function physicalFromRaw(ds: LicelDataset, raw: Uint32Array | Float64Array, bins: number, out: Float64Array): void {
+  if (raw === ds.raw && raw.length === bins) {
+    physicalValues(ds, out);
+    return;
+  }
+  // Same conversion as physicalValues (Licel convention) for perturbed raw copies.
+  const scale = ds.dataType === 0 ? (ds.inputRangeV * 1000) / 2 ** ds.adcBits / ds.shots : 150 / ds.binWidthM / ds.shots;
+  for (let i = 0; i < bins; i++) out[i] = raw[i] * scale;
+}
+
+/**
+ * Prepares one channel. `rawPhoton`/`rawAnalog` default to the datasets' own raw data (Monte Carlo
+ * passes perturbed copies). Photon-counting noise is Poisson from the raw counts, propagated through
+ * the dead-time correction; analog noise is the standard deviation in the background window.
+ */
+export function prepareSignal(
+  file: LicelFile,
+  sel: ChannelSelection,
+  opts: SignalOptions,
+  ws: SignalWorkspace,
+  rawPhoton?: Uint32Array | Float64Array,
+  rawAnalog?: Uint32Array | Float64Array,
+): PreparedSignal {
+  const { bins, backgroundBins } = opts;
+  const out = ws.out;
+  out.qc.fill(0);
+  out.glue = null;
+  const pcDs = sel.photon >= 0 ? file.datasets[sel.photon] : null;
+  const anDs = sel.analog >= 0 ? file.datasets[sel.analog] : null;
+  const bg = (x: Float64Array) => (backgroundBins ? backgroundStats(x, backgroundBins[0], backgroundBins[1]) : { mean: 0, std: NaN, n: 0 });
+
+  let pcBg = { mean: 0, std: NaN, n: 0 };
+  if (pcDs) {
+    const raw = rawPhoton ?? pcDs.raw;
+    physicalFromRaw(pcDs, raw, bins, ws.pc);
+    const countToMHz = 150 / pcDs.binWidthM / pcDs.shots;
+    ws.qcPc.fill(0);
+    deadTimeCorrect(ws.pc, opts.deadTimeNs, 'nonparalysable', ws.pc, ws.qcPc);
+    const tau = opts.deadTimeNs * 1e-3;
+    for (let i = 0; i < bins; i++) {
+      // Poisson on the counts; dN/dS = 1/(1 - S tau)^2 for the non-paralysable correction.
+      const measured = raw[i] * countToMHz;
+      const d = 1 - measured * tau;
+      ws.pcSigma[i] = (Math.sqrt(Math.max(raw[i], 1)) * countToMHz) / (d * d);
+    }
+    pcBg = bg(ws.pc);
+    for (let i = 0; i < bins; i++) ws.pc[i] -= pcBg.mean;
+  }
+  let anBg = { mean: 0, std: NaN, n: 0 };
+  if (anDs) {
+    const raw = rawAnalog ?? anDs.raw;
+    physicalFromRaw(anDs, raw, bins, ws.an);
+    const shift = anDs.binShiftWhole + anDs.binShiftThousandths / 1000;
+    if (shift !== 0) shiftBins(ws.an, shift, ws.anShifted);
+    else ws.anShifted.set(ws.an);
+    anBg = bg(ws.anShifted);
+    const fullScaleMv = anDs.inputRangeV * 1000 * 0.98;
+    for (let i = 0; i < bins; i++) {
+      const v = ws.anShifted[i];
+      ws.anShifted[i] = v - anBg.mean;
+      ws.anSigma[i] = anBg.std;
+      // Saturation is judged on the recorded (unshifted) sample that lands in bin i.
+      const j = Math.min(bins - 1, Math.max(0, Math.round(i + shift)));
+      if (ws.an[j] >= fullScaleMv) out.qc[i] |= QC.SATURATED;
+    }
+  }
+
+  if (pcDs && anDs) {
+    const g = glue(ws.anShifted, ws.pc, 0, bins, out.signal, { sigmaAnalog: ws.anSigma, sigmaPc: ws.pcSigma, outSigma: out.sigma });
+    out.glue = g;
+    // The switch bin: from here on the glued signal is the photon-counting one.
+    const sw = g.switchBin;
+    out.switchBin = sw;
+    for (let i = 0; i < bins; i++) {
+      if (i >= sw) out.qc[i] = ws.qcPc[i];
+    }
+    out.unit = 'MHz';
+    out.backgroundMean = pcBg.mean;
+    out.backgroundStd = pcBg.std;
+  } else if (pcDs) {
+    out.signal.set(ws.pc);
+    out.sigma.set(ws.pcSigma);
+    out.qc.set(ws.qcPc);
+    out.switchBin = 0;
+    out.unit = 'MHz';
+    out.backgroundMean = pcBg.mean;
+    out.backgroundStd = pcBg.std;
+  } else if (anDs) {
+    out.signal.set(ws.anShifted);
+    out.sigma.set(ws.anSigma);
+    out.switchBin = bins;
+    out.unit = 'mV';
+    out.backgroundMean = anBg.mean;
+    out.backgroundStd = anBg.std;
+  } else {
+    throw new LidarError('LIDAR_ERR_BAD_VALUE', 'channel selection has neither an analog nor a photon-counting dataset', { field: 'channel' });
+  }
+  return out;
+}

@@ -1,0 +1,248 @@
+// Analog/photon-counting gluing: exact on noise-free lines, scale within 1% on synthetic Poisson
+// data, and within 2% of the simulator's 1/gain after the real preprocessing chain.
+import { describe, expect, it } from 'vitest';
+import { glue, type GlueResult } from '../processing/retrieval/glue.js';
+import { backgroundStats, backgroundWindow, deadTimeCorrect, MIN_BACKGROUND_BINS, shiftBins } from '../processing/retrieval/preprocess.js';
+import { createRng } from '../processing/random.js';
+import { getScenario } from '../processing/simulate/scenarios.js';
+import { planProfiles, simulatePlanned } from '../processing/simulate/scenario.js';
+import { LidarError } from '../processing/errors.js';
+
+function lastIndex(a: Float64Array, pred: (v: number) => boolean): number {
+  for (let i = a.length - 1; i >= 0; i--) if (pred(a[i])) return i;
+  return -1;
+}
+
+/** A lidar-like decay from ~200 MHz to ~0.05 MHz over n bins. */
+function trueRate(n: number): Float64Array {
+  const r = new Float64Array(n);
+  for (let i = 0; i < n; i++) r[i] = 200 * Math.exp(-i / (n / 8));
+  return r;
+}
+
+describe('glue: known answers', () => {
+  it('recovers an exact line and switches after the last PC >= 15 MHz', () => {
+    const n = 400;
+    const pc = trueRate(n);
+    const an = pc.map((v) => (v - 0.3) / 40); // PC = 40 AN + 0.3
+    const out = new Float64Array(n);
+    const g = glue(an, pc, 0, n, out);
+    expect(g.ok).toBe(true);
+    expect(g.scale).toBeCloseTo(40, 10);
+    expect(g.offset).toBeCloseTo(0.3, 10);
+    expect(g.r2).toBeCloseTo(1, 12);
+    const lastHigh = lastIndex(pc, (v) => v >= 15);
+    expect(g.switchBin).toBe(lastHigh + 1);
+    // final fit bins: the analog in PC units, scale * AN = PC - 0.3, in [0.5, 15]
+    expect(g.fromBin).toBe(lastIndex(pc, (v) => v - 0.3 > 15) + 1);
+    expect(g.toBin).toBe(lastIndex(pc, (v) => v - 0.3 >= 0.5) + 1);
+    for (let i = 0; i < n; i++) expect(out[i]).toBeCloseTo(pc[i], 9);
+  });
+
+  it('on synthetic Poisson PC and Gaussian analog recovers the scale within 1%', () => {
+    const rng = createRng(42);
+    const n = 2000;
+    const shots = 1200;
+    const countsPerMHz = (7.5 / 150) * shots;
+    const truth = trueRate(n);
+    const scaleTrue = 50; // MHz per mV
+    const pc = new Float64Array(n);
+    const an = new Float64Array(n);
+    const sigmaPc = new Float64Array(n);
+    const sigmaAn = new Float64Array(n).fill(0.002);
+    for (let i = 0; i < n; i++) {
+      pc[i] = rng.poisson(truth[i] * countsPerMHz) / countsPerMHz;
+      sigmaPc[i] = Math.sqrt(truth[i] * countsPerMHz) / countsPerMHz;
+      an[i] = truth[i] / scaleTrue + 0.002 * rng.normal();
+    }
+    const out = new Float64Array(n);
+    const outSigma = new Float64Array(n);
+    const g = glue(an, pc, 0, n, out, { sigmaAnalog: sigmaAn, sigmaPc, outSigma });
+    expect(g.ok).toBe(true);
+    expect(Math.abs(g.scale / scaleTrue - 1)).toBeLessThan(0.01);
+    expect(Math.abs(g.offset)).toBeLessThan(0.05);
+    expect(g.n).toBeGreaterThan(300);
+    // one switch: analog before, photon counting after; sigma follows
+    const sw = g.switchBin;
+    expect(pc[sw - 1]).toBeGreaterThanOrEqual(15);
+    for (let i = sw; i < n; i++) expect(pc[i]).toBeLessThan(15);
+    expect(out[sw - 1]).toBe(g.scale * an[sw - 1] + g.offset);
+    expect(out[sw]).toBe(pc[sw]);
+    expect(outSigma[sw - 1]).toBeCloseTo(g.scale * 0.002, 12);
+    expect(outSigma[sw]).toBe(sigmaPc[sw]);
+  });
+
+  it('drops gross outliers (3 sigma, once)', () => {
+    const n = 400;
+    const pc = trueRate(n);
+    const an = pc.map((v) => v / 40);
+    for (let i = 0; i < n; i++) if (i % 2) pc[i] += 0.01; else pc[i] -= 0.01; // small scatter
+    const spiky = Float64Array.from(pc);
+    const fitRegion: number[] = [];
+    for (let i = 0; i < n; i++) if (pc[i] >= 0.5 && pc[i] <= 15) fitRegion.push(i);
+    for (const k of [3, 17, 40]) spiky[fitRegion[k]] += 5; // spikes that stay inside the rate window
+    const clean = glue(an, pc, 0, n, new Float64Array(n));
+    const g = glue(an, spiky, 0, n, new Float64Array(n));
+    expect(g.n).toBe(clean.n - 3);
+    expect(Math.abs(g.scale / clean.scale - 1)).toBeLessThan(2e-4);
+    expect(Math.abs(g.scale / 40 - 1)).toBeLessThan(2e-4);
+  });
+
+  it('a scale with a large standard error is not ok (maxScaleRelSigma)', () => {
+    const rng = createRng(3);
+    const n = 60;
+    const an = Float64Array.from({ length: n }, (_, i) => (12 + (3 * i) / n) / 50); // 12-15 MHz only
+    const pc = an.map((v) => 50 * v + 0.2 * rng.normal());
+    const g = glue(an, pc, 0, n, new Float64Array(n));
+    expect(g.ok).toBe(false);
+    expect(g.scaleSigma / g.scale).toBeGreaterThan(0.02);
+    expect(g.reason).toMatch(/relative error > 0.02/);
+    expect(glue(an, pc, 0, n, new Float64Array(n), { maxScaleRelSigma: 1, minR2: 0 }).ok).toBe(true);
+  });
+
+  it('respects [from, to) and the options', () => {
+    const n = 400;
+    const pc = trueRate(n);
+    const an = pc.map((v) => v / 40);
+    const g = glue(an, pc, 200, 260, new Float64Array(n), { lowMHz: 1, highMHz: 10 });
+    expect(g.fromBin).toBeGreaterThanOrEqual(200);
+    expect(g.toBin).toBeLessThanOrEqual(260);
+    expect(g.switchBin).toBe(lastIndex(pc, (v) => v >= 10) + 1);
+    expect(g.scale).toBeCloseTo(40, 9);
+  });
+
+  it('not ok but usable: glues and says why', () => {
+    const n = 400;
+    const pc = trueRate(n);
+    const an = pc.map((v) => v / 40);
+    const out = new Float64Array(n);
+    const g = glue(an, pc, 0, n, out, { minPoints: 1000 });
+    expect(g.ok).toBe(false);
+    expect(g.reason).toMatch(/points in the glue fit \(at least 1000/);
+    expect(g.switchBin).toBeGreaterThan(0);
+    expect(out[0]).toBeCloseTo(pc[0], 9);
+    const noisy = Float64Array.from(pc, (v, i) => (v >= 0.5 && v <= 15 ? v + (i % 2 ? 3 : -3) : v));
+    const g2 = glue(an, noisy, 0, n, new Float64Array(n));
+    expect(g2.ok).toBe(false);
+    expect(g2.reason).toMatch(/r2 0\.\d+ < 0\.9/);
+  });
+
+  it('unusable: photon counting alone, NaN scale, reason', () => {
+    const n = 50;
+    const pc = new Float64Array(n).fill(100); // never inside the rate window
+    const an = new Float64Array(n).fill(2);
+    const out = new Float64Array(n);
+    const outSigma = new Float64Array(n);
+    const g = glue(an, pc, 0, n, out, { outSigma });
+    expect(g).toMatchObject({ ok: false, n: 0, switchBin: 0, fromBin: -1, toBin: -1 });
+    expect(g.scale).toBeNaN();
+    expect(g.reason).toContain('only 0 bins');
+    expect(Array.from(out)).toEqual(Array.from(pc));
+    expect(outSigma.every(Number.isNaN)).toBe(true);
+    // a negative slope is not usable either
+    const p2 = trueRate(400);
+    const g2 = glue(p2.map((v) => -v), p2, 0, 400, new Float64Array(400));
+    expect(g2.ok).toBe(false);
+    expect(g2.reason).toContain('no positive');
+  });
+
+  it('NaN bins are skipped by the fit and stay NaN in the output', () => {
+    const n = 400;
+    const pc = trueRate(n);
+    const an = pc.map((v) => v / 40);
+    an[0] = NaN; // near range analog missing
+    const sw = lastIndex(pc, (v) => v >= 15) + 1;
+    pc[sw + 5] = NaN;
+    const out = new Float64Array(n);
+    const g = glue(an, pc, 0, n, out);
+    expect(g.ok).toBe(true);
+    expect(out[0]).toBeNaN();
+    expect(out[sw + 5]).toBeNaN();
+    expect(out[1]).toBeCloseTo(pc[1], 9);
+  });
+
+  it('rejects bad arguments naming them', () => {
+    const a = new Float64Array(10);
+    const field = (fn: () => unknown) => {
+      try {
+        fn();
+      } catch (e) {
+        expect(e).toBeInstanceOf(LidarError);
+        return (e as LidarError).field;
+      }
+      return undefined;
+    };
+    expect(field(() => glue(a, new Float64Array(9), 0, 9, new Float64Array(9)))).toBe('analogMv');
+    expect(field(() => glue(a, a.slice(), 0, 11, new Float64Array(10)))).toBe('glue.bins');
+    expect(field(() => glue(a, a.slice(), 0, 10, a))).toBe('out');
+    expect(field(() => glue(a, a.slice(), 0, 10, new Float64Array(10), { lowMHz: 20 }))).toBe('glue.rate_mhz');
+    expect(field(() => glue(a, a.slice(), 0, 10, new Float64Array(10), { sigmaPc: new Float64Array(3) }))).toBe('sigmaPc');
+  });
+});
+
+/**
+ * The project's simulator: raw integers -> physical units (Licel convention) -> dead time -> background
+ * (pre-trigger bins when the recorder keeps enough, else the last 10%) -> analog shifted by its header
+ * bin shift -> glue. Returns the glue result and the applied scale over 1/gain.
+ */
+function simulatedGlue(scenario: string, profileIndex: number, fallbackScale?: number): GlueResult & { ratio: number; glued: Float64Array; pc: Float64Array } {
+  const spec = getScenario(scenario);
+  const p = planProfiles(spec)[profileIndex];
+  const res = simulatePlanned(spec, p, null, 1);
+  const shots = Math.round(p.durationS * spec.instrument.repetitionRateHz);
+  const [chA, chP] = spec.instrument.channels;
+  const n = res.raw[0].length;
+  const anRaw = new Float64Array(n);
+  const pc = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    anRaw[i] = ((res.raw[0][i] / shots) * chA.inputRangeV * 1000) / 2 ** chA.adcBits;
+    pc[i] = ((res.raw[1][i] / shots) * 150) / spec.instrument.binWidthM;
+  }
+  deadTimeCorrect(pc, chP.deadTimeNs, 'nonparalysable', pc, null);
+  const an = new Float64Array(n);
+  shiftBins(anRaw, chA.analogDelayBins, an);
+  const zeroBin = spec.instrument.zeroBin;
+  const [from, to] = backgroundWindow(zeroBin >= MIN_BACKGROUND_BINS ? 'pretrigger' : null, res.rangeM, zeroBin)!;
+  const bgA = backgroundStats(an, from, to).mean;
+  const bgP = backgroundStats(pc, from, to).mean;
+  for (let i = 0; i < n; i++) {
+    an[i] -= bgA;
+    pc[i] -= bgP;
+  }
+  const glued = new Float64Array(n);
+  const g = glue(an, pc, 0, n, glued, { fallbackScale });
+  const gain = chA.lidarConstant / chP.lidarConstant; // mV per MHz
+  return { ...g, ratio: g.scale * gain, glued, pc };
+}
+
+describe('glue: on the simulator', () => {
+  for (const scenario of ['sofia-winter-inversion', 'vertical-clear']) {
+    it(`${scenario}: every vertical profile's scale = 1/gain within 2%`, () => {
+      const verticals = planProfiles(getScenario(scenario)).filter((p) => p.elevationDeg === 90);
+      expect(verticals.length).toBeGreaterThanOrEqual(6);
+      const ratios = verticals.map((p) => simulatedGlue(scenario, p.index));
+      for (const r of ratios) {
+        expect(r.ok).toBe(true);
+        expect(Math.abs(r.ratio - 1)).toBeLessThan(0.02);
+        expect(r.scaleSigma / r.scale).toBeLessThan(0.005);
+      }
+    });
+  }
+
+  it('cloud: too little dynamic range under the cloud is not ok; a fallback scale is applied instead', () => {
+    const spec = getScenario('cloud');
+    const gain = spec.instrument.channels[0].lidarConstant / spec.instrument.channels[1].lidarConstant;
+    for (const p of planProfiles(spec)) {
+      const r = simulatedGlue('cloud', p.index);
+      expect(r.ok).toBe(false);
+      expect(r.reason).toMatch(/relative error|r2/);
+      const f = simulatedGlue('cloud', p.index, 1 / gain);
+      expect(f.ok).toBe(false);
+      expect(f.scale).toBe(1 / gain);
+      expect(f.offset).toBe(0);
+      expect(f.reason).toContain('fallback scale');
+      expect(f.switchBin).toBe(r.switchBin);
+      for (let i = f.switchBin; i < f.pc.length; i++) expect(Object.is(f.glued[i], f.pc[i])).toBe(true);
+    }
+  });
+});

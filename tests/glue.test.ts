@@ -21,22 +21,38 @@ function trueRate(n: number): Float64Array {
 }
 
 describe('glue: known answers', () => {
-  it('recovers an exact line and switches after the last PC >= 15 MHz', () => {
+  it('recovers an exact line through the origin and switches after the last PC >= 15 MHz', () => {
     const n = 400;
     const pc = trueRate(n);
-    const an = pc.map((v) => (v - 0.3) / 40); // PC = 40 AN + 0.3
+    const an = pc.map((v) => v / 40); // PC = 40 AN (background-subtracted traces: no offset)
     const out = new Float64Array(n);
     const g = glue(an, pc, 0, n, out);
     expect(g.ok).toBe(true);
     expect(g.scale).toBeCloseTo(40, 10);
-    expect(g.offset).toBeCloseTo(0.3, 10);
+    expect(g.offset).toBe(0);
     expect(g.r2).toBeCloseTo(1, 12);
     const lastHigh = lastIndex(pc, (v) => v >= 15);
     expect(g.switchBin).toBe(lastHigh + 1);
-    // final fit bins: the analog in PC units, scale * AN = PC - 0.3, in [0.5, 15]
-    expect(g.fromBin).toBe(lastIndex(pc, (v) => v - 0.3 > 15) + 1);
-    expect(g.toBin).toBe(lastIndex(pc, (v) => v - 0.3 >= 0.5) + 1);
+    // first-pass fit bins: the analog in PC units in [0.5, 15]
+    expect(g.fromBin).toBe(lastIndex(pc, (v) => v > 15) + 1);
+    expect(g.toBin).toBe(lastIndex(pc, (v) => v >= 0.5) + 1);
     for (let i = 0; i < n; i++) expect(out[i]).toBeCloseTo(pc[i], 9);
+  });
+
+  it('is not diluted by analog noise (ratio of sums, selection on the smoothed analog)', () => {
+    const rng = createRng(9);
+    const scales: number[] = [];
+    for (let rep = 0; rep < 40; rep++) {
+      const n = 1200;
+      const pc = trueRate(n);
+      const an = pc.map((v) => v / 40 + 0.004 * rng.normal()); // 0.16 MHz analog noise in PC units
+      const noisyPc = pc.map((v) => v + Math.sqrt(v / 30) * rng.normal()); // Poisson-like, 30 counts per MHz
+      const g = glue(an, noisyPc, 0, n, new Float64Array(n), { sigmaPc: pc.map((v) => Math.sqrt(Math.max(v, 0.01) / 30)) });
+      scales.push(g.scale / 40 - 1);
+    }
+    const mean = scales.reduce((a, b) => a + b, 0) / scales.length;
+    const sd = Math.sqrt(scales.reduce((a, b) => a + (b - mean) ** 2, 0) / (scales.length - 1));
+    expect(Math.abs(mean)).toBeLessThan(3 * (sd / Math.sqrt(scales.length)) + 1e-4);
   });
 
   it('on synthetic Poisson PC and Gaussian analog recovers the scale within 1%', () => {

@@ -62,6 +62,7 @@ describe('defaults (RETRIEVAL.md)', () => {
       dead_time_ns: 4,
       overlap: { table: [[0, 0], [150, 0.7], [300, 1]] },
       smoothing_m: 30,
+      glue: { scale: 48, low_mhz: 1, high_mhz: 12 },
       monte_carlo: 100,
       seed: 7,
       channel: 1,
@@ -75,6 +76,7 @@ describe('defaults (RETRIEVAL.md)', () => {
       deadTimeNs: 4,
       overlap: { table: [[0, 0], [150, 0.7], [300, 1]] },
       smoothingM: 30,
+      glue: { scale: 48, lowMHz: 1, highMHz: 12 },
       monteCarlo: 100,
       seed: 7,
       channel: 1,
@@ -162,7 +164,7 @@ describe('canonical JSON and id', () => {
   it('defaults: every field spelled out, keys sorted, "not given" as null', () => {
     const c = canonicalParams(DEFAULT_PARAMS);
     expect(c).toBe(
-      '{"background":{"window_m":null},"channel":"auto","dead_time_ns":3.7,"lidar_ratio_sr":null,' +
+      '{"background":{"window_m":null},"channel":"auto","dead_time_ns":3.7,"glue":{"high_mhz":15,"low_mhz":0.5,"scale":null},"lidar_ratio_sr":null,' +
         '"molecular":{"atmosphere":"us1976","cross_section":"bucholtz1995","lidar_ratio_sr":8.377580409572781},' +
         '"monte_carlo":50,"overlap":{"full_overlap_m":300},' +
         '"pm":{"angstrom":1.3,"gamma":0.5,"mee_pm10":3.5,"mee_pm25":6,"rh":0.5},' +

@@ -33,6 +33,7 @@ export const DEFAULT_PARAMS: ResolvedParams = deepFreeze({
   deadTimeNs: 3.7,
   overlap: { fullOverlapM: 300 },
   smoothingM: 0,
+  glue: { scale: NaN, lowMHz: 0.5, highMHz: 15 },
   monteCarlo: 50,
   seed: 1,
   channel: 'auto',
@@ -143,7 +144,7 @@ class Validator {
   }
 }
 
-const TOP_KEYS = ['lidar_ratio_sr', 'reference', 'molecular', 'background', 'dead_time_ns', 'overlap', 'smoothing_m', 'monte_carlo', 'seed', 'channel', 'pm'] as const;
+const TOP_KEYS = ['lidar_ratio_sr', 'reference', 'molecular', 'background', 'dead_time_ns', 'overlap', 'smoothing_m', 'glue', 'monte_carlo', 'seed', 'channel', 'pm'] as const;
 const REFERENCE_KEYS = ['mode', 'window_m', 'scattering_ratio', 'range_m', 'beta_aer', 'lidar_constant'] as const;
 const MOLECULAR_KEYS = ['lidar_ratio_sr', 'atmosphere', 'cross_section'] as const;
 const PM_KEYS = ['mee_pm10', 'mee_pm25', 'gamma', 'rh', 'angstrom'] as const;
@@ -208,6 +209,14 @@ export function resolveParams(json: unknown, file?: string): ResolvedParams {
     else if (has(ov, 'full_overlap_m')) overlap = { fullOverlapM: v.number(ov.full_overlap_m, 'overlap.full_overlap_m', 0, 10_000) };
   }
 
+  const gl = has(top, 'glue') ? v.object(top.glue, 'glue', ['scale', 'low_mhz', 'high_mhz']) : {};
+  const glue: ResolvedParams['glue'] = {
+    scale: has(gl, 'scale') && gl.scale !== null ? v.number(gl.scale, 'glue.scale', 0, 1e9, { minExclusive: true }) : d.glue.scale,
+    lowMHz: has(gl, 'low_mhz') ? v.number(gl.low_mhz, 'glue.low_mhz', 0, 1000) : d.glue.lowMHz,
+    highMHz: has(gl, 'high_mhz') ? v.number(gl.high_mhz, 'glue.high_mhz', 0, 1000, { minExclusive: true }) : d.glue.highMHz,
+  };
+  if (!(glue.highMHz > glue.lowMHz)) v.fail('glue.high_mhz', gl.high_mhz ?? glue.highMHz, `must be above glue.low_mhz (${glue.lowMHz})`);
+
   let channel: ResolvedParams['channel'] = d.channel;
   if (has(top, 'channel')) {
     const c = top.channel;
@@ -231,6 +240,7 @@ export function resolveParams(json: unknown, file?: string): ResolvedParams {
     deadTimeNs: has(top, 'dead_time_ns') ? v.number(top.dead_time_ns, 'dead_time_ns', 0, 100) : d.deadTimeNs,
     overlap,
     smoothingM: has(top, 'smoothing_m') ? v.number(top.smoothing_m, 'smoothing_m', 0, 10_000) : d.smoothingM,
+    glue,
     monteCarlo: has(top, 'monte_carlo') ? v.number(top.monte_carlo, 'monte_carlo', 0, 10_000, { integer: true }) : d.monteCarlo,
     seed: has(top, 'seed') ? v.number(top.seed, 'seed', 0, 0xffffffff, { integer: true }) : d.seed,
     channel,
@@ -264,6 +274,7 @@ function contractShape(p: ResolvedParams): Json {
     dead_time_ns: p.deadTimeNs,
     overlap,
     smoothing_m: p.smoothingM,
+    glue: { scale: orNull(p.glue.scale), low_mhz: p.glue.lowMHz, high_mhz: p.glue.highMHz },
     monte_carlo: p.monteCarlo,
     seed: p.seed,
     channel: p.channel,

@@ -29,6 +29,12 @@ export interface ParameterSetJson {
   dead_time_ns?: number;
   overlap?: { full_overlap_m: number } | { table: Array<[number, number]> };
   smoothing_m?: number;
+  /**
+   * Analog/photon-counting gluing (project extension of the contract): `scale` fixes PC = scale * AN
+   * (MHz per mV, from an instrument calibration over long averages) instead of fitting it per
+   * profile; `low_mhz`/`high_mhz` the photon-counting window of the fit and the switch.
+   */
+  glue?: { scale?: number | null; low_mhz?: number; high_mhz?: number };
   monte_carlo?: number;
   seed?: number;
   channel?: 'auto' | number;
@@ -59,6 +65,8 @@ export interface ResolvedParams {
   deadTimeNs: number;
   overlap: { fullOverlapM: number } | { table: Array<[number, number]> };
   smoothingM: number;
+  /** scale NaN: fitted per profile. */
+  glue: { scale: number; lowMHz: number; highMHz: number };
   monteCarlo: number;
   seed: number;
   channel: 'auto' | number;

@@ -79,6 +79,15 @@ export interface ProfileProducts {
   paramsId: string;
 }
 
+/** Signal-to-noise ratio below which a bin is LOW_SNR (RETRIEVAL.md section 7 default). */
+const MIN_SNR = 3;
+/**
+ * Product SNR |beta_aer| / sigma (Monte Carlo) below which a bin is LOW_SNR: relative statistical
+ * uncertainty above 25%. Lidar PM is an indicative measurement; the EU data quality objective for
+ * indicative PM measurements is 50% expanded (95%, ~2 sigma) uncertainty (Directive 2008/50/EC
+ * Annex I), i.e. sigma <= 25%.
+ */
+const MIN_PRODUCT_SNR = 4;
 /** Pre-trigger bins needed for them to be the default background window. */
 const PRETRIGGER_MIN_BINS = 50;
 const MOLECULAR_CACHE_SIZE = 64;
@@ -243,7 +252,7 @@ export function retrieveChannel(file: LicelFile, fileName: string, sel: ChannelS
   // Default background: the pre-trigger bins when the recorder keeps enough of them, else the far end.
   const backgroundSpec = params.background ?? (zeroBin >= PRETRIGGER_MIN_BINS ? 'pretrigger' : null);
   const backgroundBins = backgroundWindow(backgroundSpec, rangeM, zeroBin);
-  const prepared = prepareSignal(file, sel, { bins, backgroundBins, deadTimeNs: params.deadTimeNs }, ws);
+  const prepared = prepareSignal(file, sel, { bins, backgroundBins, deadTimeNs: params.deadTimeNs, glue: params.glue }, ws);
   const qc = new Uint8Array(bins);
   qc.set(prepared.qc);
   const signalForTargets = Float64Array.from(prepared.signal);
@@ -292,16 +301,18 @@ export function retrieveChannel(file: LicelFile, fileName: string, sel: ChannelS
   invert(setup, x, boundary, lidarRatio, { betaAer, alphaAer });
   if (boundary.mode === 'calibration') flagRange(qc, QC.FORWARD, boundary.ref, last);
   else flagRange(qc, QC.FORWARD, boundary.ref + 1, last);
-  for (let i = 0; i < bins; i++) {
-    if (!(x[i] / sigmaX[i] >= 3)) qc[i] |= QC.LOW_SNR;
-    if (betaAer[i] < 0) qc[i] |= QC.NEGATIVE;
-  }
-
   // Uncertainty: seeded Monte Carlo through the whole chain (fixed boundary geometry).
   const mcRuns = ctx.monteCarlo ?? params.monteCarlo;
   const betaSigma = new Float64Array(bins).fill(NaN);
   const alphaSigma = new Float64Array(bins).fill(NaN);
   if (mcRuns >= 2) monteCarlo(setup, boundary, qc, mcRuns, params.seed, betaSigma, alphaSigma);
+  // LOW_SNR: the signal's SNR below 3, or — with Monte Carlo — the product's (|beta_aer| / sigma)
+  // below 4: a forward solution amplifies noise with the optical depth while the signal SNR still
+  // looks fine.
+  for (let i = 0; i < bins; i++) {
+    if (!(x[i] / sigmaX[i] >= MIN_SNR) || Math.abs(betaAer[i]) < MIN_PRODUCT_SNR * betaSigma[i]) qc[i] |= QC.LOW_SNR;
+    if (betaAer[i] < 0) qc[i] |= QC.NEGATIVE;
+  }
 
   // Systematic sensitivity: lidar ratio +/- 10 sr, reference value +/- 50%.
   const sensLr = new Float64Array(bins).fill(0);
@@ -426,16 +437,31 @@ function monteCarlo(s: InversionSetup, b: Boundary, qc: Uint8Array, runs: number
   const meanA = new Float64Array(bins);
   const m2B = new Float64Array(bins);
   const m2A = new Float64Array(bins);
+  // A bin where any realisation has no finite solution (the forward solution's denominator crossed
+  // zero) is unstable: its uncertainty is unbounded.
+  const unstable = new Uint8Array(bins);
   for (let k = 1; k <= runs; k++) {
     if (pcDs && rawPc) for (let i = 0; i < bins; i++) rawPc[i] = rng.poisson(pcDs.raw[i]);
     if (anDs && rawAn) for (let i = 0; i < bins; i++) rawAn[i] = Math.max(0, anDs.raw[i] + anRawSigma * rng.normal());
-    const prepared = prepareSignal(file, sel, { bins, backgroundBins: s.backgroundBins, deadTimeNs: s.ctx.params.deadTimeNs }, ws, rawPc, rawAn);
-    qcRun.fill(0);
-    rangeCorrected(s, prepared, x, sigmaX, qcRun, scratch);
-    invert(s, x, b, s.lidarRatio, out);
+    try {
+      const prepared = prepareSignal(file, sel, { bins, backgroundBins: s.backgroundBins, deadTimeNs: s.ctx.params.deadTimeNs, glue: s.ctx.params.glue }, ws, rawPc, rawAn);
+      qcRun.fill(0);
+      rangeCorrected(s, prepared, x, sigmaX, qcRun, scratch);
+      invert(s, x, b, s.lidarRatio, out);
+    } catch (e) {
+      // A realisation with no solution at all (e.g. the noise broke the glue fit and left the
+      // calibration start bin empty): every bin is unstable.
+      if (!(e instanceof LidarError)) throw e;
+      out.betaAer.fill(NaN);
+      out.alphaAer.fill(NaN);
+    }
     for (let i = 0; i < bins; i++) {
       const vb = out.betaAer[i];
       const va = out.alphaAer[i];
+      if (!Number.isFinite(vb) || !Number.isFinite(va)) {
+        unstable[i] = 1;
+        continue;
+      }
       const db = vb - meanB[i];
       meanB[i] += db / k;
       m2B[i] += db * (vb - meanB[i]);
@@ -445,8 +471,8 @@ function monteCarlo(s: InversionSetup, b: Boundary, qc: Uint8Array, runs: number
     }
   }
   for (let i = 0; i < bins; i++) {
-    betaSigma[i] = Math.sqrt(m2B[i] / (runs - 1));
-    alphaSigma[i] = Math.sqrt(m2A[i] / (runs - 1));
+    betaSigma[i] = unstable[i] ? Infinity : Math.sqrt(m2B[i] / (runs - 1));
+    alphaSigma[i] = unstable[i] ? Infinity : Math.sqrt(m2A[i] / (runs - 1));
     if ((qc[i] & QC_NO_PRODUCT) !== 0) {
       betaSigma[i] = NaN;
       alphaSigma[i] = NaN;

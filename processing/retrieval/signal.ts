@@ -49,6 +49,8 @@ export interface SignalOptions {
   /** Background window as bin indices [from, to), or null for none. */
   backgroundBins: [number, number] | null;
   deadTimeNs: number;
+  /** Gluing: a known scale (NaN: fit it) and the photon-counting window (MHz). */
+  glue: { scale: number; lowMHz: number; highMHz: number };
 }
 
 export interface PreparedSignal {
@@ -154,7 +156,14 @@ export function prepareSignal(
   }
 
   if (pcDs && anDs) {
-    const g = glue(ws.anShifted, ws.pc, 0, bins, out.signal, { sigmaAnalog: ws.anSigma, sigmaPc: ws.pcSigma, outSigma: out.sigma });
+    const g = glue(ws.anShifted, ws.pc, 0, bins, out.signal, {
+      sigmaAnalog: ws.anSigma,
+      sigmaPc: ws.pcSigma,
+      outSigma: out.sigma,
+      lowMHz: opts.glue.lowMHz,
+      highMHz: opts.glue.highMHz,
+      ...(Number.isFinite(opts.glue.scale) ? { fixedScale: opts.glue.scale } : {}),
+    });
     out.glue = g;
     // The switch bin: from here on the glued signal is the photon-counting one.
     const sw = g.switchBin;

@@ -7,6 +7,7 @@ import type { Command } from './command.js';
 import { licelCommand } from './commands/licel.js';
 import { simulateCommand } from './commands/simulate.js';
 import { retrieveCommand } from './commands/retrieve.js';
+import { calibrateCommand } from './commands/calibrate.js';
 import { notYetCommand } from './commands/not-yet.js';
 
 const commands: Record<string, Command> = {
@@ -15,7 +16,7 @@ const commands: Record<string, Command> = {
   serve: notYetCommand('serve', 'the service (issue: Service and API)'),
   retrieve: retrieveCommand,
   replay: notYetCommand('replay', 'replay into transports (issue: Ingest)'),
-  calibrate: notYetCommand('calibrate', 'MEE calibration (issue: Retrieval core)'),
+  calibrate: calibrateCommand,
 };
 
 const USAGE = `usage: lidar-pm <command> [options]
@@ -28,7 +29,9 @@ commands:
   retrieve FILE... [--params FILE] [--station FILE] [--met FILE] [--json|--csv] [--average]
                                         run the retrieval chain and print the products
   replay DIR --to URL [--speed X]       replay recorded files      (not yet implemented)
-  calibrate --pm FILE --aq-station CODE fit MEE against AQ PM      (not yet implemented)
+  calibrate --pm FILE (--aq-station CODE | --aq-lat LAT --aq-lon LON) (FILE... | --products FILE)
+            [--params FILE] [--fit-gamma] [--out FILE] [--text]
+                                        fit MEE (and gamma) against AQ-station hourly PM
 
 exit codes: 0 ok, 1 runtime failure, 2 bad usage or bad input`;
 

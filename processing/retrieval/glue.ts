@@ -151,34 +151,108 @@ function fitLine(an: Float64Array, pc: Float64Array, from: number, to: number, l
 /** Width (bins) of the running mean that selects the bins of the weighted fit. */
 const SELECT_BINS = 15;
 
+/**
+ * Scratch of `fitThroughOrigin`, grown on demand and reused (no allocation per call once a record
+ * length has been seen; gluing is synchronous, so one set serves every call).
+ */
+let ratioScratch: Float64Array = new Float64Array(0);
+let smoothScratch: Float64Array = new Float64Array(0);
+let blockScratch: Float64Array = new Float64Array(0);
+
+function scratchOf(current: Float64Array, n: number): Float64Array {
+  return current.length >= n ? current : new Float64Array(Math.max(n, 2 * current.length));
+}
+
+/** The k-th smallest of a[0, n) (0-based; the value sorting would put there), by Hoare's quickselect; reorders a. */
+function kthSmallest(a: Float64Array, n: number, k: number): number {
+  let lo = 0;
+  let hi = n - 1;
+  while (lo < hi) {
+    const pivot = a[(lo + hi) >> 1];
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i] < pivot) i++;
+      while (a[j] > pivot) j--;
+      if (i <= j) {
+        const t = a[i];
+        a[i] = a[j];
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return a[k];
+  }
+  return a[k];
+}
+
+/** Bins per block of the running-mean bounds (> SELECT_BINS / 2, so a bin's window lies within its block and the two next to it). */
+const BOUND_BLOCK = 8;
+/**
+ * Margin on the running mean's bounds: the recursive sum of <= SELECT_BINS terms is within
+ * (SELECT_BINS - 1) eps sum|x| of the exact one (Higham 2002, eq. 4.4), far below 1e-12 max|x|.
+ */
+const BOUND_MARGIN = 1e-12;
+
 function fitThroughOrigin(an: Float64Array, pc: Float64Array, from: number, to: number, low: number, high: number, prev: Fit, sigmaAnalog?: Float64Array, sigmaPc?: Float64Array): { scale: number; scaleSigma: number; n: number } {
   let k = 1;
   if (sigmaPc) {
-    const ratios: number[] = [];
+    ratioScratch = scratchOf(ratioScratch, to - from);
+    const ratios = ratioScratch;
+    let count = 0;
     for (let i = from; i < to; i++) {
       const scaled = prev.scale * an[i];
-      if (scaled >= low && scaled <= high && pc[i] > 0 && Number.isFinite(sigmaPc[i])) ratios.push((sigmaPc[i] * sigmaPc[i]) / pc[i]);
+      if (scaled >= low && scaled <= high && pc[i] > 0 && Number.isFinite(sigmaPc[i])) ratios[count++] = (sigmaPc[i] * sigmaPc[i]) / pc[i];
     }
-    if (ratios.length > 0) {
-      ratios.sort((a, b) => a - b);
-      k = ratios[ratios.length >> 1];
-    }
+    if (count > 0) k = kthSmallest(ratios, count, count >> 1);
   }
   // Selection on a running mean of the analog (SELECT_BINS wide): selecting bins by their own noisy
-  // value at the window edges would keep upward fluctuations and bias the scale low.
+  // value at the window edges would keep upward fluctuations and bias the scale low. The means are
+  // computed only in blocks of bins where they can be selected: min and max of the finite analog
+  // values around a block bound the means of its bins, so far-range and saturated-range blocks are
+  // skipped with no effect on the result.
   const half = SELECT_BINS >> 1;
-  const smooth = new Float64Array(to - from);
-  for (let i = from; i < to; i++) {
-    let sum = 0;
-    let m = 0;
-    for (let j = Math.max(from, i - half); j <= Math.min(to - 1, i + half); j++) {
-      if (Number.isFinite(an[j])) {
-        sum += an[j];
-        m++;
-      }
+  const nb = Math.ceil((to - from) / BOUND_BLOCK);
+  blockScratch = scratchOf(blockScratch, 3 * nb);
+  const blocks = blockScratch; // [min, max, max|x|] of the finite values per block (+Inf, -Inf, 0 if none)
+  for (let q = 0; q < nb; q++) {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let j = from + q * BOUND_BLOCK, end = Math.min(to, j + BOUND_BLOCK); j < end; j++) {
+      const v = an[j];
+      if (!Number.isFinite(v)) continue;
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
     }
-    smooth[i - from] = m > 0 ? sum / m : NaN;
+    blocks[3 * q] = lo;
+    blocks[3 * q + 1] = hi;
+    blocks[3 * q + 2] = lo <= hi ? Math.max(Math.abs(lo), Math.abs(hi)) : 0;
   }
+  // Widen each block's bounds to its neighbours' (the windows of its bins reach into them), in place
+  // from the left with the previous block's own values kept aside.
+  let prevLo = Infinity;
+  let prevHi = -Infinity;
+  let prevBig = 0;
+  for (let q = 0; q < nb; q++) {
+    const lo = blocks[3 * q];
+    const hi = blocks[3 * q + 1];
+    const big = blocks[3 * q + 2];
+    const nextLo = q + 1 < nb ? blocks[3 * q + 3] : Infinity;
+    const nextHi = q + 1 < nb ? blocks[3 * q + 4] : -Infinity;
+    const nextBig = q + 1 < nb ? blocks[3 * q + 5] : 0;
+    blocks[3 * q] = Math.min(prevLo, lo, nextLo);
+    blocks[3 * q + 1] = Math.max(prevHi, hi, nextHi);
+    blocks[3 * q + 2] = Math.max(prevBig, big, nextBig);
+    prevLo = lo;
+    prevHi = hi;
+    prevBig = big;
+  }
+  smoothScratch = scratchOf(smoothScratch, to - from);
+  const smooth = smoothScratch;
+  smooth.fill(Infinity, 0, to - from); // Infinity: not computed yet (a computed mean is finite or NaN)
   let a = prev.scale;
   let result = { scale: NaN, scaleSigma: NaN, n: 0 };
   for (let pass = 0; pass < 2; pass++) {
@@ -186,22 +260,42 @@ function fitThroughOrigin(an: Float64Array, pc: Float64Array, from: number, to: 
     const sx = new CompensatedSum();
     const varSum = new CompensatedSum();
     let n = 0;
-    for (let i = from; i < to; i++) {
-      const x = an[i];
-      const y = pc[i];
-      if (!Number.isFinite(x) || !Number.isFinite(y)) continue;
-      const selector = a * smooth[i - from];
-      if (!(selector >= low && selector <= high)) continue;
-      const sxi = sigmaAnalog && Number.isFinite(sigmaAnalog[i]) ? sigmaAnalog[i] : 0;
-      const variance = k * selector + a * a * sxi * sxi;
-      // Spikes (> 3 local sigma off the line; without sigmas, 3 residual sigma of the first fit)
-      // are left out; the test is symmetric, so unbiased.
-      const limit = sigmaPc ? 3 * Math.sqrt(variance) : 3 * prev.sigma;
-      if (limit > 0 && Math.abs(y - a * x) > limit) continue;
-      sy.add(y);
-      sx.add(x);
-      varSum.add(k * selector + a * a * sxi * sxi);
-      n++;
+    for (let q = 0; q < nb; q++) {
+      if (a > 0) {
+        // a * mean cannot reach [low, high] anywhere in the block: no bin of it is selected.
+        const margin = BOUND_MARGIN * blocks[3 * q + 2];
+        if (a * (blocks[3 * q + 1] + margin) * (1 + BOUND_MARGIN) < low || a * (blocks[3 * q] - margin) * (1 - BOUND_MARGIN) > high) continue;
+      }
+      for (let i = from + q * BOUND_BLOCK, end = Math.min(to, i + BOUND_BLOCK); i < end; i++) {
+        const x = an[i];
+        const y = pc[i];
+        if (!Number.isFinite(x) || !Number.isFinite(y)) continue;
+        let mean = smooth[i - from];
+        if (mean === Infinity) {
+          let sum = 0;
+          let m = 0;
+          for (let j = Math.max(from, i - half), jTo = Math.min(to - 1, i + half); j <= jTo; j++) {
+            if (Number.isFinite(an[j])) {
+              sum += an[j];
+              m++;
+            }
+          }
+          mean = m > 0 ? sum / m : NaN;
+          smooth[i - from] = mean;
+        }
+        const selector = a * mean;
+        if (!(selector >= low && selector <= high)) continue;
+        const sxi = sigmaAnalog && Number.isFinite(sigmaAnalog[i]) ? sigmaAnalog[i] : 0;
+        const variance = k * selector + a * a * sxi * sxi;
+        // Spikes (> 3 local sigma off the line; without sigmas, 3 residual sigma of the first fit)
+        // are left out; the test is symmetric, so unbiased.
+        const limit = sigmaPc ? 3 * Math.sqrt(variance) : 3 * prev.sigma;
+        if (limit > 0 && Math.abs(y - a * x) > limit) continue;
+        sy.add(y);
+        sx.add(x);
+        varSum.add(k * selector + a * a * sxi * sxi);
+        n++;
+      }
     }
     if (n < 3 || !(sx.value > 0)) return result;
     a = sy.value / sx.value;
@@ -274,9 +368,10 @@ export function glue(analogMv: Float64Array, pcMHz: Float64Array, from: number, 
     out[i] = scale * analogMv[i] + offset;
     if (outSigma) outSigma[i] = sigmaAnalog ? Math.abs(scale) * sigmaAnalog[i] : NaN;
   }
-  for (let i = switchBin; i < n; i++) {
-    out[i] = pcMHz[i];
-    if (outSigma) outSigma[i] = sigmaPc ? sigmaPc[i] : NaN;
+  if (out !== pcMHz) out.set(pcMHz.subarray(switchBin), switchBin);
+  if (outSigma) {
+    if (sigmaPc) outSigma.set(sigmaPc.subarray(switchBin), switchBin);
+    else outSigma.fill(NaN, switchBin);
   }
   const result: GlueResult = {
     scale,

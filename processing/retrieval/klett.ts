@@ -28,6 +28,9 @@
  * solved by Newton's method on ln beta - u beta - ln P from beta = P, which converges monotonically
  * (the function is concave) to relative 1e-12. No solution exists when u P > 1/e (near field too
  * opaque for the signal): the output is then NaN.
+ *
+ * `fernaldRescaled`: Y and the S_a Y integral do not depend on beta(r_c), so with a trace of them
+ * (FernaldTrace) another boundary value at the same bin and signal costs one division per bin.
  */
 import { LidarError } from '../errors.js';
 import { molecularOpticalDepth } from './reference.js';
@@ -58,18 +61,17 @@ function badValue(field: string, detail: string): LidarError {
   return new LidarError('LIDAR_ERR_BAD_VALUE', detail, { field });
 }
 
+function checkLength(name: string, a: Float64Array, n: number): void {
+  if (a.length !== n) throw badValue(name, `invalid ${name} length: ${a.length} (expected ${n}, the number of ranges)`);
+}
+
 function checkInput(input: FernaldInput, out: FernaldOutput): void {
   const n = input.rangeM.length;
-  const arrays: Array<[string, Float64Array]> = [
-    ['rcs', input.rcs],
-    ['betaMol', input.betaMol],
-    ['lidarRatioSr', input.lidarRatioSr],
-    ['out.betaAer', out.betaAer],
-    ['out.alphaAer', out.alphaAer],
-  ];
-  for (const [name, a] of arrays) {
-    if (a.length !== n) throw badValue(name, `invalid ${name} length: ${a.length} (expected ${n}, the number of ranges)`);
-  }
+  checkLength('rcs', input.rcs, n);
+  checkLength('betaMol', input.betaMol, n);
+  checkLength('lidarRatioSr', input.lidarRatioSr, n);
+  checkLength('out.betaAer', out.betaAer, n);
+  checkLength('out.alphaAer', out.alphaAer, n);
   const { from, to } = input;
   if (!(Number.isInteger(from) && from >= 0 && from < n)) throw badValue('from', `invalid first bin: ${from} (expected 0..${n - 1})`);
   if (!(Number.isInteger(to) && to > from && to <= n)) throw badValue('to', `invalid end bin: ${to} (expected ${from + 1}..${n})`);
@@ -78,6 +80,25 @@ function checkInput(input: FernaldInput, out: FernaldOutput): void {
   if (to - from > 1 && !(input.rangeM[from + 1] > input.rangeM[from] && input.rangeM[to - 1] > input.rangeM[to - 2])) {
     throw badValue('rangeM', `invalid ranges: not strictly increasing at bins ${from}..${to - 1}`);
   }
+}
+
+/**
+ * The per-bin intermediates of one inversion, which do not depend on the boundary value beta(r_c):
+ * Y(r) = X(r) exp(-2 A(r)) and 2 int_{r_c}^{r} S_a Y dr'. Another boundary value at the same bin with
+ * the same X(r_c) only changes X(r_c) / beta(r_c) in the denominator, so `fernaldRescaled` redoes
+ * such an inversion (the reference-value sensitivity runs) with one division per bin, bit for bit
+ * what `fernald` gives. Filled by `fernald` when passed to it (arrays of the profile's length).
+ */
+export interface FernaldTrace {
+  y: Float64Array;
+  twiceIntegral: Float64Array;
+  /** Reference bin and boundary signal the trace was made with. */
+  ref: number;
+  rcsRef: number;
+}
+
+export function createFernaldTrace(bins: number): FernaldTrace {
+  return { y: new Float64Array(bins), twiceIntegral: new Float64Array(bins), ref: -1, rcsRef: NaN };
 }
 
 /** |x| below which exp(x) is its degree-5 Taylor polynomial (truncation x^6/720 < 2e-21, below rounding). */
@@ -90,7 +111,7 @@ const EXP_SERIES_LIMIT = 1e-3;
  * instead of an exp, relative error ~ n * 1e-16. Bad S_a or beta_mol are detected after the loop from
  * running minima (no test per bin) and reported with their bin.
  */
-function sweep(input: FernaldInput, ref: number, end: number, step: number, d0: number, rcsRef: number, out: FernaldOutput): void {
+function sweep(input: FernaldInput, ref: number, end: number, step: number, d0: number, rcsRef: number, out: FernaldOutput, trace: FernaldTrace | null): void {
   const { rangeM, rcs, betaMol, lidarRatioSr } = input;
   const sm = input.molecularLidarRatioSr;
   const { betaAer, alphaAer } = out;
@@ -120,7 +141,8 @@ function sweep(input: FernaldInput, ref: number, end: number, step: number, d0: 
     rPrev = r;
     gPrev = g;
     const x = rcs[i];
-    if (unstable || x !== x) {
+    // Past an instability the integral is only needed for a trace (other boundary values).
+    if (x !== x || (unstable && trace === null)) {
       betaAer[i] = NaN;
       alphaAer[i] = NaN;
       continue;
@@ -133,8 +155,13 @@ function sweep(input: FernaldInput, ref: number, end: number, step: number, d0: 
     iSum = sum;
     fPrev = f;
     rfPrev = r;
-    const d = d0 - 2 * (iSum + iComp);
-    if (!(d > 0)) {
+    const twiceIntegral = 2 * (iSum + iComp);
+    if (trace !== null) {
+      trace.y[i] = y;
+      trace.twiceIntegral[i] = twiceIntegral;
+    }
+    const d = d0 - twiceIntegral;
+    if (unstable || !(d > 0)) {
       unstable = true;
       betaAer[i] = NaN;
       alphaAer[i] = NaN;
@@ -158,14 +185,8 @@ function reportBadBin(input: FernaldInput, ref: number, end: number, step: numbe
   throw badValue('lidarRatioSr', 'invalid lidar ratio or molecular backscatter');
 }
 
-/**
- * Fernald 1984: boundary at bin `ref` (from <= ref < to) with beta_aer(ref) = betaAerRef and
- * X(ref) = rcsRef (a fitted or smoothed value; pass rcs[ref] for the raw one). Backward (stable) for
- * i < ref, forward for i > ref. Trapezoid integrals on the bin grid with compensated summation. NaN X:
- * NaN output in that bin, integrals carried across by linear interpolation of the integrand; a
- * non-positive denominator gives NaN from there on in that direction. Allocates nothing.
- */
-export function fernald(input: FernaldInput, ref: number, betaAerRef: number, rcsRef: number, out: FernaldOutput): void {
+/** Checks the boundary of `fernald` and writes the reference bin and the NaN outside [from, to); returns X(r_c) / beta(r_c). */
+function boundary(input: FernaldInput, ref: number, betaAerRef: number, rcsRef: number, out: FernaldOutput): number {
   checkInput(input, out);
   const { from, to, betaMol, lidarRatioSr } = input;
   if (!(Number.isInteger(ref) && ref >= from && ref < to)) throw badValue('ref', `invalid reference bin: ${ref} (expected ${from}..${to - 1})`);
@@ -183,28 +204,73 @@ export function fernald(input: FernaldInput, ref: number, betaAerRef: number, rc
   alphaAer.fill(NaN, to);
   betaAer[ref] = betaAerRef;
   alphaAer[ref] = sRef * betaAerRef;
-  const d0 = rcsRef / betaRef;
-  sweep(input, ref, from - 1, -1, d0, rcsRef, out);
-  sweep(input, ref, to, 1, d0, rcsRef, out);
+  return rcsRef / betaRef;
+}
+
+/**
+ * Fernald 1984: boundary at bin `ref` (from <= ref < to) with beta_aer(ref) = betaAerRef and
+ * X(ref) = rcsRef (a fitted or smoothed value; pass rcs[ref] for the raw one). Backward (stable) for
+ * i < ref, forward for i > ref. Trapezoid integrals on the bin grid with compensated summation. NaN X:
+ * NaN output in that bin, integrals carried across by linear interpolation of the integrand; a
+ * non-positive denominator gives NaN from there on in that direction. Allocates nothing. `trace`, if
+ * given, receives the boundary-independent intermediates (see FernaldTrace).
+ */
+export function fernald(input: FernaldInput, ref: number, betaAerRef: number, rcsRef: number, out: FernaldOutput, trace: FernaldTrace | null = null): void {
+  const d0 = boundary(input, ref, betaAerRef, rcsRef, out);
+  if (trace !== null) {
+    checkLength('trace.y', trace.y, input.rangeM.length);
+    checkLength('trace.twiceIntegral', trace.twiceIntegral, input.rangeM.length);
+    trace.ref = -1; // valid only once both sweeps are done
+  }
+  sweep(input, ref, input.from - 1, -1, d0, rcsRef, out, trace);
+  sweep(input, ref, input.to, 1, d0, rcsRef, out, trace);
+  if (trace !== null) {
+    trace.ref = ref;
+    trace.rcsRef = rcsRef;
+  }
+}
+
+/**
+ * `fernald` with another boundary value betaAerRef at the trace's reference bin and signal, from a
+ * trace made by `fernald` on the same input: one division per bin, identical results.
+ */
+export function fernaldRescaled(input: FernaldInput, trace: FernaldTrace, betaAerRef: number, out: FernaldOutput): void {
+  if (trace.ref < 0) throw badValue('trace', 'invalid trace: not filled by fernald');
+  const d0 = boundary(input, trace.ref, betaAerRef, trace.rcsRef, out);
+  replay(input, trace, input.from - 1, -1, d0, out);
+  replay(input, trace, input.to, 1, d0, out);
+}
+
+/** One direction of `fernaldRescaled` (the same NaN and instability rules as `sweep`). */
+function replay(input: FernaldInput, trace: FernaldTrace, end: number, step: number, d0: number, out: FernaldOutput): void {
+  const { rcs, betaMol, lidarRatioSr } = input;
+  const { y, twiceIntegral } = trace;
+  const { betaAer, alphaAer } = out;
+  let unstable = false;
+  for (let i = trace.ref + step; i !== end; i += step) {
+    const x = rcs[i];
+    const d = d0 - twiceIntegral[i];
+    if (unstable || x !== x || !(d > 0)) {
+      if (x === x) unstable = true;
+      betaAer[i] = NaN;
+      alphaAer[i] = NaN;
+      continue;
+    }
+    const beta = y[i] / d - betaMol[i];
+    betaAer[i] = beta;
+    alphaAer[i] = lidarRatioSr[i] * beta;
+  }
 }
 
 const MAX_NEWTON = 100;
 const NEWTON_TOL = 1e-12;
 
 /**
- * Forward solution with a known lidar constant C (X = C (beta_aer + beta_mol) T^2): the boundary at
- * bin `start` solved self-consistently with the aerosol extinction between the lidar and r_start
- * equal to that at start (see the header), then `fernald` from that boundary (bins [from, start), if
- * any, are the stable backward solution from the same boundary). Returns the Newton iterations used
- * and T^2(start); when the boundary has no solution the output and T^2 are NaN.
+ * The boundary of the calibrated forward solution (see the header): beta_aer at bin `start` for the
+ * lidar constant C (NaN, not converged, when the boundary equation has no solution); tauMol is the
+ * molecular optical depth to `start`.
  */
-export function fernaldCalibrated(
-  input: FernaldInput,
-  lidarConstant: number,
-  start: number,
-  out: FernaldOutput,
-): { transmission2AtStart: number; iterations: number } {
-  checkInput(input, out);
+export function calibratedBoundary(input: FernaldInput, lidarConstant: number, start: number): { converged: boolean; betaAerStart: number; tauMol: number; iterations: number } {
   const { from, to, rangeM, rcs, betaMol, lidarRatioSr } = input;
   if (!(lidarConstant > 0 && lidarConstant < Infinity)) throw badValue('lidarConstant', `invalid lidar constant: ${lidarConstant}`);
   if (!(Number.isInteger(start) && start >= from && start < to)) throw badValue('start', `invalid start bin: ${start} (expected ${from}..${to - 1})`);
@@ -232,12 +298,30 @@ export function fernaldCalibrated(
       converged = Math.abs(step) <= NEWTON_TOL * beta;
     }
   }
-  if (!converged) {
+  return { converged, betaAerStart: converged ? beta - bm : NaN, tauMol, iterations };
+}
+
+/**
+ * Forward solution with a known lidar constant C (X = C (beta_aer + beta_mol) T^2): the boundary at
+ * bin `start` solved self-consistently with the aerosol extinction between the lidar and r_start
+ * equal to that at start (see the header), then `fernald` from that boundary (bins [from, start), if
+ * any, are the stable backward solution from the same boundary; `trace` as there). Returns the Newton
+ * iterations used and T^2(start); when the boundary has no solution the output and T^2 are NaN.
+ */
+export function fernaldCalibrated(
+  input: FernaldInput,
+  lidarConstant: number,
+  start: number,
+  out: FernaldOutput,
+  trace: FernaldTrace | null = null,
+): { transmission2AtStart: number; iterations: number } {
+  checkInput(input, out);
+  const b = calibratedBoundary(input, lidarConstant, start);
+  if (!b.converged) {
     out.betaAer.fill(NaN);
     out.alphaAer.fill(NaN);
-    return { transmission2AtStart: NaN, iterations };
+    return { transmission2AtStart: NaN, iterations: b.iterations };
   }
-  const betaAerStart = beta - bm;
-  fernald(input, start, betaAerStart, x, out);
-  return { transmission2AtStart: Math.exp(-2 * (tauMol + s * betaAerStart * rs)), iterations };
+  fernald(input, start, b.betaAerStart, input.rcs[start], out, trace);
+  return { transmission2AtStart: Math.exp(-2 * (b.tauMol + input.lidarRatioSr[start] * b.betaAerStart * input.rangeM[start])), iterations: b.iterations };
 }

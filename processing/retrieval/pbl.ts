@@ -87,6 +87,29 @@ function advance(h: Float64Array, j: number, z: number): number {
   return j;
 }
 
+/** Scratch of `pblHeight`, grown on demand and reused (the transform runs once per vertical profile). */
+interface PblWorkspace {
+  x: Float64Array;
+  bad: Int32Array;
+  c: Float64Array;
+  d2: Float64Array;
+  w: Float64Array;
+  mean: Float64Array;
+  meanNorm: Float64Array;
+  rawMin: Float64Array;
+  meanXMin: Float64Array;
+  ptr: Int32Array;
+}
+let pblWorkspace: PblWorkspace | null = null;
+
+function workspace(n: number, nd: number): PblWorkspace {
+  const ws = pblWorkspace;
+  if (ws !== null && ws.x.length >= n && ws.w.length >= nd * n && ws.ptr.length >= 3 * (nd + 1)) return ws;
+  const f = (len: number) => new Float64Array(len);
+  pblWorkspace = { x: f(n), bad: new Int32Array(n + 1), c: f(n), d2: f(n + 1), w: f(nd * n), mean: f(n), meanNorm: f(n), rawMin: f(n), meanXMin: f(n), ptr: new Int32Array(3 * (nd + 1)) };
+  return pblWorkspace;
+}
+
 export function pblHeight(heightM: Float64Array, rcs: Float64Array, qc: Uint8Array | null, opts: PblOptions): PblResult {
   const n = heightM.length;
   const dilations = opts.dilationsM ?? DEFAULT_DILATIONS_M;
@@ -102,15 +125,20 @@ export function pblHeight(heightM: Float64Array, rcs: Float64Array, qc: Uint8Arr
 
   // Cumulative trapezoid integral (Neumaier), invalid bins as 0 (windows touching them are refused),
   // prefix counts of invalid bins, and prefix sums of |second differences| for the noise of X.
-  const x = new Float64Array(n);
-  const bad = new Int32Array(n + 1);
+  const ws = workspace(n, dilations.length);
+  const x = ws.x.subarray(0, n);
+  const bad = ws.bad.subarray(0, n + 1);
+  bad[0] = 0;
   for (let i = 0; i < n; i++) {
     const ok = Number.isFinite(rcs[i]) && (qc === null || (qc[i] & PBL_INVALID) === 0);
     x[i] = ok ? rcs[i] : 0;
     bad[i + 1] = bad[i] + (ok ? 0 : 1);
   }
-  const c = new Float64Array(n);
-  const d2 = new Float64Array(n + 1);
+  const c = ws.c.subarray(0, n);
+  const d2 = ws.d2.subarray(0, n + 1);
+  c[0] = 0;
+  d2[0] = 0;
+  d2[1] = 0;
   let sum = 0;
   let comp = 0;
   for (let i = 1; i < n; i++) {
@@ -134,14 +162,14 @@ export function pblHeight(heightM: Float64Array, rcs: Float64Array, qc: Uint8Arr
   const nd = dilations.length;
   const dMin = dilations.indexOf(aMin);
   // Per dilation the transform W (units of X); over the dilations its mean and the mean of Wn.
-  const w = new Float64Array(nd * nb).fill(NaN);
-  const mean = new Float64Array(nb).fill(NaN);
-  const meanNorm = new Float64Array(nb).fill(NaN);
+  const w = ws.w.subarray(0, nd * nb).fill(NaN);
+  const mean = ws.mean.subarray(0, nb).fill(NaN);
+  const meanNorm = ws.meanNorm.subarray(0, nb).fill(NaN);
   // Un-normalised transform and window-mean X of the smallest dilation (fallback and noise scale).
-  const rawMin = new Float64Array(nb).fill(NaN);
-  const meanXMin = new Float64Array(nb).fill(NaN);
+  const rawMin = ws.rawMin.subarray(0, nb).fill(NaN);
+  const meanXMin = ws.meanXMin.subarray(0, nb).fill(NaN);
   // Search pointers (largest j with h[j] <= z) for the lower edge, centre and upper edge of each dilation.
-  const ptr = new Int32Array(3 * (nd + 1));
+  const ptr = ws.ptr.subarray(0, 3 * (nd + 1)).fill(0);
   const lowest = heightM[0];
   const highest = heightM[n - 1];
   for (let k = 0; k < nb; k++) {

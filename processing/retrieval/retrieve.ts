@@ -4,6 +4,9 @@
  * hard-target screening, the boundary value of the chosen mode, Fernald-Klett, QC, PM, PBL, AOD, and
  * uncertainties (seeded Monte Carlo through the whole chain; sensitivity to the lidar ratio and the
  * reference value). Pure: runs in Node and in the browser.
+ * Speed (docs/performance.md): scratch buffers live in a workspace per record length and the
+ * geometry, DEM, molecular and time conversions are cached, so a retrieval allocates only its
+ * products; the reference-value sensitivity runs reuse the main inversion's trace.
  */
 import { LidarError } from '../errors.js';
 import type { LicelFile } from '../licel/types.js';
@@ -17,7 +20,7 @@ import { terrainBlockedBin, type TerrainGrid } from '../geometry/terrain.js';
 import { backgroundWindow, overlapCorrect, rangeCorrect, smoothRange } from './preprocess.js';
 import { lidarRatioProfile, defaultLidarRatioSr } from './params.js';
 import type { ResolvedParams } from './params.types.js';
-import { fernald, fernaldCalibrated, type FernaldInput, type FernaldOutput } from './klett.js';
+import { calibratedBoundary, createFernaldTrace, fernald, fernaldCalibrated, fernaldRescaled, type FernaldInput, type FernaldOutput, type FernaldTrace } from './klett.js';
 import { attenuatedMolecular, autoReferenceWindow, rayleighFit, slopeBoundary } from './reference.js';
 import { detectCloud } from './cloud.js';
 import { detectHardTarget } from './hard-target.js';
@@ -111,6 +114,139 @@ function molecular(key: string, heightM: Float64Array, rangeM: Float64Array, wav
   return value;
 }
 
+/**
+ * Scratch buffers of one record length, reused by every retrieval of that length so a retrieval
+ * allocates only its products (the arrays of ProfileProducts, which the caller owns). Retrievals are
+ * synchronous, so one workspace per length serves them all in turn.
+ */
+class RetrievalWorkspace {
+  readonly signal: SignalWorkspace;
+  readonly sigmaX: Float64Array;
+  readonly scratch: Float64Array;
+  readonly lidarRatio: Float64Array;
+  readonly lrShifted: Float64Array;
+  readonly tmp: FernaldOutput;
+  readonly trace: FernaldTrace;
+  readonly input: FernaldInput;
+  private mc: MonteCarloWorkspace | null = null;
+  constructor(readonly bins: number) {
+    this.signal = new SignalWorkspace(bins);
+    this.sigmaX = new Float64Array(bins);
+    this.scratch = new Float64Array(bins);
+    this.lidarRatio = new Float64Array(bins);
+    this.lrShifted = new Float64Array(bins);
+    this.tmp = { betaAer: new Float64Array(bins), alphaAer: new Float64Array(bins) };
+    this.trace = createFernaldTrace(bins);
+    this.input = { rangeM: this.scratch, rcs: this.scratch, betaMol: this.scratch, molecularLidarRatioSr: 1, lidarRatioSr: this.scratch, from: 0, to: 0 };
+  }
+  /** Monte Carlo buffers, made on first use. */
+  monteCarlo(): MonteCarloWorkspace {
+    this.mc ??= new MonteCarloWorkspace(this.bins);
+    return this.mc;
+  }
+}
+
+class MonteCarloWorkspace {
+  readonly signal: SignalWorkspace;
+  readonly rawPc: Float64Array;
+  readonly rawAn: Float64Array;
+  readonly x: Float64Array;
+  readonly sigmaX: Float64Array;
+  readonly scratch: Float64Array;
+  readonly qcRun: Uint8Array;
+  readonly out: FernaldOutput;
+  readonly meanB: Float64Array;
+  readonly meanA: Float64Array;
+  readonly m2B: Float64Array;
+  readonly m2A: Float64Array;
+  readonly unstable: Uint8Array;
+  constructor(bins: number) {
+    this.signal = new SignalWorkspace(bins);
+    this.rawPc = new Float64Array(bins);
+    this.rawAn = new Float64Array(bins);
+    this.x = new Float64Array(bins);
+    this.sigmaX = new Float64Array(bins);
+    this.scratch = new Float64Array(bins);
+    this.qcRun = new Uint8Array(bins);
+    this.out = { betaAer: new Float64Array(bins), alphaAer: new Float64Array(bins) };
+    this.meanB = new Float64Array(bins);
+    this.meanA = new Float64Array(bins);
+    this.m2B = new Float64Array(bins);
+    this.m2A = new Float64Array(bins);
+    this.unstable = new Uint8Array(bins);
+  }
+}
+
+/** Record lengths whose workspaces are kept (a station uses one or two). */
+const WORKSPACE_CACHE_SIZE = 4;
+const workspaces = new Map<number, RetrievalWorkspace>();
+
+function workspaceFor(bins: number): RetrievalWorkspace {
+  let ws = workspaces.get(bins);
+  if (ws === undefined) {
+    if (workspaces.size >= WORKSPACE_CACHE_SIZE) workspaces.delete(workspaces.keys().next().value as number);
+    ws = new RetrievalWorkspace(bins);
+    workspaces.set(bins, ws);
+  }
+  return ws;
+}
+
+interface BeamAndTerrain {
+  rangeM: Float64Array;
+  beam: BeamGeometry;
+  /** First bin blocked by the DEM (bins when none, or without a DEM). */
+  terrainBin: number;
+}
+
+/** Beam geometry and DEM screening depend only on the record layout, station and pointing: cached (a scan repeats its directions). */
+const GEOMETRY_CACHE_SIZE = 256;
+const geometryCache = new Map<string, BeamAndTerrain>();
+const terrainIds = new WeakMap<TerrainGrid, number>();
+let terrainIdCounter = 1;
+
+function beamAndTerrain(bins: number, binWidthM: number, zeroBin: number, station: StationConfig, azimuthDeg: number, elevationDeg: number, terrain: TerrainGrid | null): BeamAndTerrain {
+  let terrainId = 0;
+  if (terrain) {
+    terrainId = terrainIds.get(terrain) ?? 0;
+    if (terrainId === 0) terrainIds.set(terrain, (terrainId = terrainIdCounter++));
+  }
+  const key = `${bins}|${binWidthM}|${zeroBin}|${station.lat}|${station.lon}|${station.altitude_m}|${azimuthDeg}|${elevationDeg}|${terrainId}`;
+  const hit = geometryCache.get(key);
+  if (hit) return hit;
+  const rangeM = binCentreRangesM(bins, binWidthM, zeroBin);
+  const beam = beamGeometry(rangeM, { latDeg: station.lat, lonDeg: station.lon, altitudeM: station.altitude_m }, azimuthDeg, elevationDeg);
+  // Pre-trigger bins have negative ranges: the DEM search starts at the trigger bin.
+  const first = Math.max(zeroBin, 0);
+  const afterTrigger: BeamGeometry = { heightM: beam.heightM.subarray(first), groundDistanceM: beam.groundDistanceM.subarray(first), latDeg: beam.latDeg.subarray(first), lonDeg: beam.lonDeg.subarray(first) };
+  const value = { rangeM, beam, terrainBin: terrain ? first + terrainBlockedBin(terrain, afterTrigger, 10) : bins };
+  if (geometryCache.size >= GEOMETRY_CACHE_SIZE) geometryCache.delete(geometryCache.keys().next().value as string);
+  geometryCache.set(key, value);
+  return value;
+}
+
+/** Station-clock time to ISO UTC, cached (the Intl zone lookup costs microseconds; each file has two times, shared by its channels). */
+const UTC_CACHE_SIZE = 256;
+const utcCache = new Map<string, string>();
+
+function utcIso(local: string, timeZone: string): string {
+  const key = `${timeZone}|${local}`;
+  let iso = utcCache.get(key);
+  if (iso === undefined) {
+    iso = toIsoUtc(localToUtcMs(local, timeZone));
+    if (utcCache.size >= UTC_CACHE_SIZE) utcCache.delete(utcCache.keys().next().value as string);
+    utcCache.set(key, iso);
+  }
+  return iso;
+}
+
+/** Empties the molecular, geometry and time caches and drops the workspaces (benchmarks time cold runs with it). */
+export function clearRetrievalCaches(): void {
+  molecularCache.clear();
+  geometryCache.clear();
+  utcCache.clear();
+  workspaces.clear();
+}
+
 /** Retrieves every selected channel of one file. */
 export function retrieveFile(file: LicelFile, fileName: string, ctx: RetrievalContext): ProfileProducts[] {
   return selectChannels(file, ctx.params.channel, fileName).map((sel) => retrieveChannel(file, fileName, sel, ctx));
@@ -143,16 +279,19 @@ interface InversionSetup {
   /** Bins [first, last) the inversion covers (before terrain, cloud). */
   first: number;
   last: number;
+  ws: RetrievalWorkspace;
 }
 
 /** Signal -> X (overlap, range correction, smoothing); the overlap flags go to qc. Returns sigma of X in `sigmaX`. */
 function rangeCorrected(s: InversionSetup, prepared: PreparedSignal, x: Float64Array, sigmaX: Float64Array, qc: Uint8Array, scratch: Float64Array): void {
   const { rangeM, ctx } = s;
-  overlapCorrect(prepared.signal, rangeM, ctx.params.overlap, scratch, qc);
+  const signal = prepared.signal;
+  const sigma = prepared.sigma;
+  overlapCorrect(signal, rangeM, ctx.params.overlap, scratch, qc);
   rangeCorrect(scratch, rangeM, x);
   for (let i = 0; i < rangeM.length; i++) {
-    const o = prepared.signal[i] !== 0 ? scratch[i] / prepared.signal[i] : 1;
-    sigmaX[i] = prepared.sigma[i] * (Number.isFinite(o) ? o : 1) * rangeM[i] * rangeM[i];
+    const o = signal[i] !== 0 ? scratch[i] / signal[i] : 1;
+    sigmaX[i] = sigma[i] * (Number.isFinite(o) ? o : 1) * rangeM[i] * rangeM[i];
   }
   if (s.smoothingBins > 1) {
     scratch.set(x);
@@ -161,15 +300,59 @@ function rangeCorrected(s: InversionSetup, prepared: PreparedSignal, x: Float64A
   }
 }
 
-/** Runs the inversion for a fixed boundary, writing beta/alpha. */
-function invert(s: InversionSetup, x: Float64Array, b: Boundary, lidarRatio: Float64Array, out: FernaldOutput, betaAerRefOverride?: number, lidarConstantScale = 1): void {
-  const input: FernaldInput = { rangeM: s.rangeM, rcs: x, betaMol: s.betaMol, molecularLidarRatioSr: s.ctx.params.molecular.lidarRatioSr, lidarRatioSr: lidarRatio, from: s.first, to: s.last };
+/** The inversion input for signal x and lidar ratio profile (one object per retrieval, its arrays swapped). */
+function fernaldInput(s: InversionSetup, x: Float64Array, lidarRatio: Float64Array): FernaldInput {
+  const input = s.ws.input;
+  input.rangeM = s.rangeM;
+  input.rcs = x;
+  input.betaMol = s.betaMol;
+  input.molecularLidarRatioSr = s.ctx.params.molecular.lidarRatioSr;
+  input.lidarRatioSr = lidarRatio;
+  input.from = s.first;
+  input.to = s.last;
+  return input;
+}
+
+/** Runs the inversion for a fixed boundary, writing beta/alpha (and the trace for `invertReference`, if given). */
+function invert(s: InversionSetup, x: Float64Array, b: Boundary, lidarRatio: Float64Array, out: FernaldOutput, trace: FernaldTrace | null = null): void {
+  const input = fernaldInput(s, x, lidarRatio);
+  if (trace !== null) trace.ref = -1;
   if (b.mode === 'calibration') {
-    fernaldCalibrated(input, b.lidarConstant * lidarConstantScale, b.ref, out);
+    fernaldCalibrated(input, b.lidarConstant, b.ref, out, trace);
     return;
   }
-  const rcsRef = b.mode === 'rayleigh' ? rayleighFit(x, s.attMol, b.from, b.to).rcsRef : localMean(x, b.ref, 5);
-  fernald(input, b.ref, betaAerRefOverride ?? b.betaAerRef, rcsRef, out);
+  fernald(input, b.ref, b.betaAerRef, boundarySignal(s, x, b), out, trace);
+}
+
+/** X(r_c) of the boundary: the Rayleigh fit's (unweighted) value, else the local mean around r_c. */
+function boundarySignal(s: InversionSetup, x: Float64Array, b: Boundary): number {
+  return b.mode === 'rayleigh' ? rayleighFit(x, s.attMol, b.from, b.to).rcsRef : localMean(x, b.ref, 5);
+}
+
+/**
+ * The inversion with the reference perturbed (`factor` 0.5 / 1.5): beta_aer(r_c) +/- 50%, or for a
+ * calibrated boundary the lidar constant -/+ 10%. Only the boundary value changes, so the main
+ * run's trace gives it exactly with one division per bin.
+ */
+function invertReference(s: InversionSetup, x: Float64Array, b: Boundary, factor: number, trace: FernaldTrace, out: FernaldOutput): void {
+  const input = fernaldInput(s, x, s.lidarRatio);
+  if (b.mode === 'calibration') {
+    checkTrace(trace, b.ref, x[b.ref]);
+    const cb = calibratedBoundary(input, b.lidarConstant * (factor === 0.5 ? 0.9 : 1.1), b.ref);
+    if (!cb.converged) {
+      out.betaAer.fill(NaN);
+      out.alphaAer.fill(NaN);
+    } else if (trace.ref < 0) fernaldCalibrated(input, b.lidarConstant * (factor === 0.5 ? 0.9 : 1.1), b.ref, out); // the main boundary had no solution
+    else fernaldRescaled(input, trace, cb.betaAerStart, out);
+    return;
+  }
+  checkTrace(trace, b.ref, boundarySignal(s, x, b));
+  fernaldRescaled(input, trace, referencePerturbed(b, s.betaMol, factor), out);
+}
+
+/** The trace must come from the main inversion of this profile (same reference bin and signal). */
+function checkTrace(trace: FernaldTrace, ref: number, rcsRef: number): void {
+  if (trace.ref >= 0 && (trace.ref !== ref || trace.rcsRef !== rcsRef)) throw new Error(`internal: Fernald trace of bin ${trace.ref} used for bin ${ref}`);
 }
 
 function localMean(x: Float64Array, center: number, half: number): number {
@@ -240,49 +423,44 @@ export function retrieveChannel(file: LicelFile, fileName: string, sel: ChannelS
   const binWidthM = main.binWidthM;
   const index = sel.photon >= 0 ? sel.photon : sel.analog;
   const zeroBin = station.channels[String(index)]?.zero_bin ?? 0;
-  const rangeM = binCentreRangesM(bins, binWidthM, zeroBin);
   const elevationDeg = elevationFromHeader(file.header.zenithRaw, station.zenith_convention);
   const azimuthDeg = Number.isFinite(file.header.azimuthDeg) ? ((file.header.azimuthDeg % 360) + 360) % 360 : 0;
-  const beam: BeamGeometry = beamGeometry(rangeM, { latDeg: station.lat, lonDeg: station.lon, altitudeM: station.altitude_m }, azimuthDeg, elevationDeg);
-  const groundM = station.ground_altitude_m ?? station.altitude_m;
   const first = Math.max(zeroBin, 0);
+  const geometry = beamAndTerrain(bins, binWidthM, zeroBin, station, azimuthDeg, elevationDeg, ctx.terrain);
+  const { rangeM, beam } = geometry;
+  const groundM = station.ground_altitude_m ?? station.altitude_m;
+  const ws = workspaceFor(bins);
 
   // 1-5: signal in the photon-counting scale, noise, saturation.
-  const ws = new SignalWorkspace(bins);
   // Default background: the pre-trigger bins when the recorder keeps enough of them, else the far end.
   const backgroundSpec = params.background ?? (zeroBin >= PRETRIGGER_MIN_BINS ? 'pretrigger' : null);
   const backgroundBins = backgroundWindow(backgroundSpec, rangeM, zeroBin);
-  const prepared = prepareSignal(file, sel, { bins, backgroundBins, deadTimeNs: params.deadTimeNs, glue: params.glue }, ws);
+  const prepared = prepareSignal(file, sel, { bins, backgroundBins, deadTimeNs: params.deadTimeNs, glue: params.glue }, ws.signal);
+  // The products (the caller owns them); everything else lives in the reused workspace.
   const qc = new Uint8Array(bins);
   qc.set(prepared.qc);
-  const signalForTargets = Float64Array.from(prepared.signal);
-  const sigmaForTargets = Float64Array.from(prepared.sigma);
 
   // 6-8: overlap, range correction, smoothing.
   const smoothingBins = params.smoothingM > 0 ? Math.max(1, 2 * Math.round(params.smoothingM / binWidthM / 2) + 1) : 1;
   const x = new Float64Array(bins);
-  const sigmaX = new Float64Array(bins);
-  const scratch = new Float64Array(bins);
-  const setupBase = { file, sel, ctx, bins, binWidthM, rangeM, backgroundBins, smoothingBins };
-  const lidarRatio = new Float64Array(bins);
+  const { sigmaX, scratch, lidarRatio } = ws;
   lidarRatioProfile(params.lidarRatioSr ?? defaultLidarRatioSr(sel.wavelengthNm), rangeM, lidarRatio);
   const molKey = [elevationDeg.toFixed(3), station.altitude_m, groundM, bins, binWidthM, zeroBin, sel.wavelengthNm, params.molecular.atmosphere, params.molecular.crossSection, params.molecular.lidarRatioSr, ctx.sounding ? 'met' : '', ctx.surface?.pressurePa ?? file.header.pressureHpa, ctx.surface?.temperatureK ?? file.header.temperatureC].join('|');
   const mol = molecular(molKey, beam.heightM, rangeM, sel.wavelengthNm, ctx, groundM, file.header);
-  const setup: InversionSetup = { ...setupBase, lidarRatio, betaMol: mol.betaMol, attMol: mol.attMol, first, last: bins };
+  const setup: InversionSetup = { file, sel, ctx, bins, binWidthM, rangeM, backgroundBins, smoothingBins, lidarRatio, betaMol: mol.betaMol, attMol: mol.attMol, first, last: bins, ws };
   rangeCorrected(setup, prepared, x, sigmaX, qc, scratch);
 
   // Terrain from the DEM; clouds before it; then a hard-target return before either. Clouds come
   // first because a cloud base is also a > 10x jump, while a hard target (a 2-3 bin spike with
   // nothing behind it) fails the cloud test's minimum depth.
-  // (pre-trigger bins have negative ranges: the DEM search starts at the trigger bin)
-  const beamAfterTrigger: BeamGeometry = { heightM: beam.heightM.subarray(first), groundDistanceM: beam.groundDistanceM.subarray(first), latDeg: beam.latDeg.subarray(first), lonDeg: beam.lonDeg.subarray(first) };
-  let terrainBin = ctx.terrain ? first + terrainBlockedBin(ctx.terrain, beamAfterTrigger, 10) : bins;
+  let terrainBin = geometry.terrainBin;
   let fullOverlapBin = first;
   while (fullOverlapBin < bins && (qc[fullOverlapBin] & QC.OVERLAP) !== 0) fullOverlapBin++;
   // Clouds (scaled with the lidar constant when known; the detector estimates the scale otherwise).
   const cloud = detectCloud(x, mol.attMol, params.reference.lidarConstant, fullOverlapBin, terrainBin, sigmaX);
   const cloudEnd = cloud.base >= 0 ? cloud.base : terrainBin;
-  const hard = detectHardTarget(signalForTargets, sigmaForTargets, fullOverlapBin, cloudEnd);
+  // The prepared signal (not range corrected) is still intact: Monte Carlo has its own workspace.
+  const hard = detectHardTarget(prepared.signal, prepared.sigma, fullOverlapBin, cloudEnd);
   if (hard >= 0 && hard < terrainBin) terrainBin = hard;
   if (terrainBin < bins) flagRange(qc, QC.TERRAIN, terrainBin);
   let cloudBaseM = NaN;
@@ -298,7 +476,7 @@ export function retrieveChannel(file: LicelFile, fileName: string, sel: ChannelS
   const boundary = chooseBoundary(setup, x, sigmaX, qc, elevationDeg, fileName);
   const betaAer = new Float64Array(bins);
   const alphaAer = new Float64Array(bins);
-  invert(setup, x, boundary, lidarRatio, { betaAer, alphaAer });
+  invert(setup, x, boundary, lidarRatio, { betaAer, alphaAer }, ws.trace);
   if (boundary.mode === 'calibration') flagRange(qc, QC.FORWARD, boundary.ref, last);
   else flagRange(qc, QC.FORWARD, boundary.ref + 1, last);
   // Uncertainty: seeded Monte Carlo through the whole chain (fixed boundary geometry).
@@ -314,20 +492,19 @@ export function retrieveChannel(file: LicelFile, fileName: string, sel: ChannelS
     if (betaAer[i] < 0) qc[i] |= QC.NEGATIVE;
   }
 
-  // Systematic sensitivity: lidar ratio +/- 10 sr, reference value +/- 50%.
-  const sensLr = new Float64Array(bins).fill(0);
-  const sensRef = new Float64Array(bins).fill(0);
-  const tmp: FernaldOutput = { betaAer: new Float64Array(bins), alphaAer: new Float64Array(bins) };
-  const lrShifted = new Float64Array(bins);
-  for (const d of [-10, 10]) {
+  // Systematic sensitivity: lidar ratio +/- 10 sr (full inversions), reference value +/- 50% (from the trace).
+  const sensLr = new Float64Array(bins);
+  const sensRef = new Float64Array(bins);
+  const { tmp, lrShifted } = ws;
+  for (let k = 0; k < 2; k++) {
+    const d = k === 0 ? -10 : 10;
     for (let i = 0; i < bins; i++) lrShifted[i] = Math.max(1, lidarRatio[i] + d);
     invert(setup, x, boundary, lrShifted, tmp);
-    for (let i = 0; i < bins; i++) sensLr[i] = Math.max(sensLr[i], Math.abs(tmp.alphaAer[i] - alphaAer[i]));
+    maxAbsDifference(tmp.alphaAer, alphaAer, sensLr);
   }
-  for (const f of [0.5, 1.5]) {
-    if (boundary.mode === 'calibration') invert(setup, x, boundary, lidarRatio, tmp, undefined, f === 0.5 ? 0.9 : 1.1);
-    else invert(setup, x, boundary, lidarRatio, tmp, referencePerturbed(boundary, setup.betaMol, f));
-    for (let i = 0; i < bins; i++) sensRef[i] = Math.max(sensRef[i], Math.abs(tmp.alphaAer[i] - alphaAer[i]));
+  for (let k = 0; k < 2; k++) {
+    invertReference(setup, x, boundary, k === 0 ? 0.5 : 1.5, ws.trace, tmp);
+    maxAbsDifference(tmp.alphaAer, alphaAer, sensRef);
   }
 
   // Masks: no product in OVERLAP, CLOUD, TERRAIN, SATURATED bins.
@@ -359,20 +536,19 @@ export function retrieveChannel(file: LicelFile, fileName: string, sel: ChannelS
   }
   const aod = aerosolOpticalDepth(alphaAer, rangeM, elevationDeg, qc, first, boundary.mode === 'calibration' ? last : Math.min(boundary.ref + 1, last));
 
-  const utc = (local: string) => toIsoUtc(localToUtcMs(local, station.timezone));
   return {
     file: fileName,
     station: station.id,
-    timeStartUtc: utc(file.header.startLocal),
-    timeEndUtc: utc(file.header.stopLocal),
+    timeStartUtc: utcIso(file.header.startLocal, station.timezone),
+    timeEndUtc: utcIso(file.header.stopLocal, station.timezone),
     channel: { index, analogIndex: sel.analog, photonIndex: sel.photon, wavelengthNm: sel.wavelengthNm, polarization: sel.polarization, kind: sel.analog >= 0 && sel.photon >= 0 ? 'glued' : sel.photon >= 0 ? 'photon' : 'analog' },
     azimuthDeg,
     elevationDeg,
     shots: main.shots,
-    rangeM,
-    heightM: beam.heightM,
-    lat: beam.latDeg,
-    lon: beam.lonDeg,
+    rangeM: rangeM.slice(),
+    heightM: beam.heightM.slice(),
+    lat: beam.latDeg.slice(),
+    lon: beam.lonDeg.slice(),
     rcs: x,
     betaAer,
     alphaAer,
@@ -396,6 +572,11 @@ export function retrieveChannel(file: LicelFile, fileName: string, sel: ChannelS
   };
 }
 
+/** acc[i] = max(acc[i], |a[i] - b[i]|) (NaN propagates, as Math.max does). */
+function maxAbsDifference(a: Float64Array, b: Float64Array, acc: Float64Array): void {
+  for (let i = 0; i < acc.length; i++) acc[i] = Math.max(acc[i], Math.abs(a[i] - b[i]));
+}
+
 /** The reference aerosol backscatter +/- 50% (a floor of 5% of beta_mol where it is ~0: an aerosol-free reference). */
 function referencePerturbed(b: Boundary, betaMol: Float64Array, factor: number): number {
   const base = Math.max(Math.abs(b.betaAerRef), 0.1 * betaMol[b.ref]);
@@ -412,8 +593,9 @@ function monteCarlo(s: InversionSetup, b: Boundary, qc: Uint8Array, runs: number
   const rng = createRng(seed);
   const pcDs = sel.photon >= 0 ? file.datasets[sel.photon] : null;
   const anDs = sel.analog >= 0 ? file.datasets[sel.analog] : null;
-  const rawPc = pcDs ? new Float64Array(bins) : undefined;
-  const rawAn = anDs ? new Float64Array(bins) : undefined;
+  const mc = s.ws.monteCarlo();
+  const rawPc = pcDs ? mc.rawPc : undefined;
+  const rawAn = anDs ? mc.rawAn : undefined;
   let anRawSigma = 0;
   if (anDs && s.backgroundBins) {
     const [from, to] = s.backgroundBins;
@@ -427,24 +609,20 @@ function monteCarlo(s: InversionSetup, b: Boundary, qc: Uint8Array, runs: number
     }
     anRawSigma = n > 1 ? Math.sqrt(Math.max(0, (sum2 - (sum * sum) / n) / (n - 1))) : 0;
   }
-  const ws = new SignalWorkspace(bins);
-  const x = new Float64Array(bins);
-  const sigmaX = new Float64Array(bins);
-  const scratch = new Float64Array(bins);
-  const qcRun = new Uint8Array(bins);
-  const out: FernaldOutput = { betaAer: new Float64Array(bins), alphaAer: new Float64Array(bins) };
-  const meanB = new Float64Array(bins);
-  const meanA = new Float64Array(bins);
-  const m2B = new Float64Array(bins);
-  const m2A = new Float64Array(bins);
+  const { x, sigmaX, scratch, qcRun, out, meanB, meanA, m2B, m2A, unstable } = mc;
+  meanB.fill(0);
+  meanA.fill(0);
+  m2B.fill(0);
+  m2A.fill(0);
   // A bin where any realisation has no finite solution (the forward solution's denominator crossed
   // zero) is unstable: its uncertainty is unbounded.
-  const unstable = new Uint8Array(bins);
+  unstable.fill(0);
+  const signalOptions = { bins, backgroundBins: s.backgroundBins, deadTimeNs: s.ctx.params.deadTimeNs, glue: s.ctx.params.glue };
   for (let k = 1; k <= runs; k++) {
     if (pcDs && rawPc) for (let i = 0; i < bins; i++) rawPc[i] = rng.poisson(pcDs.raw[i]);
     if (anDs && rawAn) for (let i = 0; i < bins; i++) rawAn[i] = Math.max(0, anDs.raw[i] + anRawSigma * rng.normal());
     try {
-      const prepared = prepareSignal(file, sel, { bins, backgroundBins: s.backgroundBins, deadTimeNs: s.ctx.params.deadTimeNs, glue: s.ctx.params.glue }, ws, rawPc, rawAn);
+      const prepared = prepareSignal(file, sel, signalOptions, mc.signal, rawPc, rawAn);
       qcRun.fill(0);
       rangeCorrected(s, prepared, x, sigmaX, qcRun, scratch);
       invert(s, x, b, s.lidarRatio, out);

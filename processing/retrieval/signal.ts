@@ -127,14 +127,17 @@ export function prepareSignal(
     ws.qcPc.fill(0);
     deadTimeCorrect(ws.pc, opts.deadTimeNs, 'nonparalysable', ws.pc, ws.qcPc);
     const tau = opts.deadTimeNs * 1e-3;
+    const pcSigma = ws.pcSigma;
     for (let i = 0; i < bins; i++) {
       // Poisson on the counts; dN/dS = 1/(1 - S tau)^2 for the non-paralysable correction.
       const measured = raw[i] * countToMHz;
       const d = 1 - measured * tau;
-      ws.pcSigma[i] = (Math.sqrt(Math.max(raw[i], 1)) * countToMHz) / (d * d);
+      pcSigma[i] = (Math.sqrt(Math.max(raw[i], 1)) * countToMHz) / (d * d);
     }
     pcBg = bg(ws.pc);
-    for (let i = 0; i < bins; i++) ws.pc[i] -= pcBg.mean;
+    const pc = ws.pc;
+    const pcMean = pcBg.mean;
+    for (let i = 0; i < bins; i++) pc[i] -= pcMean;
   }
   let anBg = { mean: 0, std: NaN, n: 0 };
   if (anDs) {
@@ -168,9 +171,7 @@ export function prepareSignal(
     // The switch bin: from here on the glued signal is the photon-counting one.
     const sw = g.switchBin;
     out.switchBin = sw;
-    for (let i = 0; i < bins; i++) {
-      if (i >= sw) out.qc[i] = ws.qcPc[i];
-    }
+    out.qc.set(ws.qcPc.subarray(sw, bins), sw);
     out.unit = 'MHz';
     out.backgroundMean = pcBg.mean;
     out.backgroundStd = pcBg.std;

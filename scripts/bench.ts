@@ -1,0 +1,134 @@
+/**
+ * `npm run bench [-- --quick] [-- --out FILE]`: retrieval benchmark (docs/performance.md).
+ * For each record length (1000, 4000 and 16180 data bins + 200 pre-trigger bins; 16380 is the
+ * longest Licel record) and each profile kind (vertical, 2 deg scan; scripts/bench/inputs.ts):
+ * - the full chain (`retrieveFile`, both wavelengths, Monte Carlo off) with warm caches and with the
+ *   molecular/geometry caches cleared before every call (cold): ns per bin, profiles per second;
+ * - the cost of one Monte Carlo realisation: (time with N realisations - time without) / N;
+ * - bytes allocated per call and GC events while it runs;
+ * - the per-stage breakdown (each kernel alone, scripts/bench/stages.ts).
+ * Medians and 90th percentiles over repeated samples after a warm-up. Prints a table and writes
+ * the numbers as JSON (default docs/bench/retrieval.json). --quick: small sizes, few samples (a
+ * smoke run, written to the temporary directory unless --out is given; its numbers are not worth
+ * quoting).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { clearRetrievalCaches, retrieveFile } from '../processing/retrieval/retrieve.js';
+import { benchProfiles, type BenchProfile } from './bench/inputs.js';
+import { bytesPerCall, gcDuring, heapUsedMiB, timeEach, timeIt, type Timing, type TimingOptions } from './bench/measure.js';
+import { timeStages, type StageTiming } from './bench/stages.js';
+
+const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, out: { type: 'string' } }, strict: true });
+const quick = values.quick;
+const outFile = values.out ?? (quick ? join(tmpdir(), 'lidar-pm-bench-quick.json') : join(import.meta.dirname, '..', 'docs', 'bench', 'retrieval.json'));
+/** Data bins after the trigger; the record adds 200 pre-trigger bins (16180 + 200 = 16380, the Licel maximum). */
+const DATA_BINS = quick ? [1000] : [1000, 4000, 16180];
+const MC_RUNS = quick ? 4 : 20;
+const chainOpts: TimingOptions = quick ? { warmup: 3, samples: 5, minSampleMs: 5 } : { warmup: 30, samples: 30, minSampleMs: 50 };
+const stageOpts: TimingOptions = quick ? { warmup: 3, samples: 5, minSampleMs: 2 } : { warmup: 30, samples: 25, minSampleMs: 20 };
+
+interface ChainResult {
+  kind: string;
+  scenario: string;
+  dataBins: number;
+  bins: number;
+  profilesPerFile: number;
+  azimuthDeg: number;
+  elevationDeg: number;
+  warm: Timing & { nsPerBin: number; profilesPerSecond: number };
+  cold: Timing & { nsPerBin: number };
+  monteCarlo: { runs: number; medianNs: number; perRealisationNs: number; perRealisationNsPerBin: number };
+  memory: { bytesPerCall: number; productBytesPerCall: number; gcEventsPer100Calls: number; gcPauseMsPer100Calls: number };
+  stages: StageTiming[];
+}
+
+function productBytes(p: BenchProfile, profiles: number): number {
+  // 15 Float64Array products and the Uint8Array qc per channel profile.
+  return profiles * p.bins * (15 * 8 + 1);
+}
+
+async function benchChain(p: BenchProfile): Promise<ChainResult> {
+  const run = () => retrieveFile(p.file, p.fileName, p.ctx);
+  const profiles = run().length;
+  const warm = timeIt(run, chainOpts);
+  const cold = timeEach(clearRetrievalCaches, run, quick ? 5 : 30);
+  const mcCtx = p.withMonteCarlo(MC_RUNS);
+  const runMc = () => retrieveFile(p.file, p.fileName, mcCtx);
+  const mc = timeIt(runMc, { warmup: quick ? 1 : 3, samples: quick ? 3 : 9, minSampleMs: 0 });
+  const perRealisation = (mc.medianNs - warm.medianNs) / MC_RUNS;
+  const bytes = bytesPerCall(run, quick ? 3 : 9);
+  const gcCalls = quick ? 20 : 200;
+  const gcs = await gcDuring(run, gcCalls);
+  return {
+    kind: p.kind,
+    scenario: p.scenario,
+    dataBins: p.dataBins,
+    bins: p.bins,
+    profilesPerFile: profiles,
+    azimuthDeg: p.azimuthDeg,
+    elevationDeg: p.elevationDeg,
+    warm: { ...warm, nsPerBin: warm.medianNs / (profiles * p.bins), profilesPerSecond: (profiles * 1e9) / warm.medianNs },
+    cold: { ...cold, nsPerBin: cold.medianNs / (profiles * p.bins) },
+    monteCarlo: { runs: MC_RUNS, medianNs: mc.medianNs, perRealisationNs: perRealisation, perRealisationNsPerBin: perRealisation / (profiles * p.bins) },
+    memory: { bytesPerCall: bytes, productBytesPerCall: productBytes(p, profiles), gcEventsPer100Calls: (100 * gcs.count) / gcCalls, gcPauseMsPer100Calls: (100 * gcs.pauseMs) / gcCalls },
+    stages: timeStages(p, stageOpts),
+  };
+}
+
+const f = (v: number, digits = 1) => (Number.isFinite(v) ? v.toFixed(digits) : '-');
+const us = (ns: number) => f(ns / 1000, 1);
+
+function table(rows: string[][]): string {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  return rows.map((r) => r.map((v, c) => (c === 0 ? v.padEnd(widths[c]) : v.padStart(widths[c]))).join('  ')).join('\n');
+}
+
+async function main(): Promise<void> {
+  const heapBefore = heapUsedMiB();
+  const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version, loadavg: loadavg() };
+  console.log(`retrieval benchmark${quick ? ' (--quick)' : ''}: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, load ${machine.loadavg.map((l) => l.toFixed(2)).join(' ')}`);
+  const results: ChainResult[] = [];
+  for (const dataBins of DATA_BINS) {
+    for (const p of benchProfiles(dataBins)) {
+      process.stderr.write(`  ${p.kind} ${p.bins} bins...\n`);
+      results.push(await benchChain(p));
+    }
+  }
+  const heapAfter = heapUsedMiB();
+
+  console.log('\nFull chain (retrieveFile, 2 wavelengths = 2 profiles per file, Monte Carlo off); ns/bin = time / (profiles x record bins)');
+  console.log(
+    table([
+      ['profile', 'bins', 'warm median us', 'p90 us', 'ns/bin', 'profiles/s', 'cold median us', 'cold ns/bin', `MC/realisation us`, 'MC ns/bin', 'alloc KiB/call', 'products KiB', 'GC/100 calls'],
+      ...results.map((r) => [
+        r.kind,
+        String(r.bins),
+        us(r.warm.medianNs),
+        us(r.warm.p90Ns),
+        f(r.warm.nsPerBin),
+        f(r.warm.profilesPerSecond, 0),
+        us(r.cold.medianNs),
+        f(r.cold.nsPerBin),
+        us(r.monteCarlo.perRealisationNs),
+        f(r.monteCarlo.perRealisationNsPerBin),
+        f(r.memory.bytesPerCall / 1024, 0),
+        f(r.memory.productBytesPerCall / 1024, 0),
+        f(r.memory.gcEventsPer100Calls, 0),
+      ]),
+    ]),
+  );
+  for (const r of results) {
+    console.log(`\nStages, ${r.kind} ${r.bins} bins (532 nm pair; each kernel alone, median and p90 per call)`);
+    console.log(table([['stage', 'median us', 'p90 us', 'ns/bin'], ...r.stages.map((s) => [s.stage, us(s.medianNs), us(s.p90Ns), f(s.nsPerBin, 2)])]));
+  }
+  console.log(`\nheap used: ${f(heapBefore)} MiB before, ${f(heapAfter)} MiB after`);
+  mkdirSync(dirname(outFile), { recursive: true });
+  const doc = { format: 'lidar-pm-bench/1', benchmark: 'retrieval', date: new Date().toISOString(), quick, command: `npm run bench${quick ? ' -- --quick' : ''}`, machine, monteCarloRuns: MC_RUNS, heapUsedMiB: { before: heapBefore, after: heapAfter }, results };
+  writeFileSync(outFile, JSON.stringify(doc, null, 2) + '\n');
+  console.log(`written: ${outFile}`);
+}
+
+await main();

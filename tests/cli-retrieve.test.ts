@@ -84,3 +84,29 @@ describe('lidar-pm retrieve', () => {
     }
   });
 });
+
+describe('dead-time model', () => {
+  it('paralysable and non-paralysable agree at low rates and differ near saturation', async () => {
+    const { retrieveFile } = await import('../processing/retrieval/retrieve.js');
+    const { paramsId, resolveParams } = await import('../processing/retrieval/params.js');
+    const { fixtureFile } = await import('./retrieval-truth.js');
+    const { loadStation } = await import('../bin/commands/retrieve.js');
+    const file = fixtureFile('vertical-clear', 'VC18A1022.050000');
+    const run = (model: 'nonparalysable' | 'paralysable') => {
+      const params = resolveParams({ dead_time_model: model, monte_carlo: 0, channel: 1 });
+      return retrieveFile(file, 'x', { station: loadStation(), params, paramsId: paramsId(params), terrain: null })[0];
+    };
+    const a = run('nonparalysable');
+    const b = run('paralysable');
+    expect(a.paramsId).not.toBe(b.paramsId);
+    // Far range (~0.2 MHz): the corrected signals agree (the models differ by (S tau)^2 terms);
+    // near range (tens of MHz) the paralysable correction is larger.
+    const far = 200 + 800;
+    expect(Math.abs(b.rcs[far] / a.rcs[far] - 1)).toBeLessThan(1e-4);
+    let larger = 0;
+    for (let i = 200; i < 600; i++) if (b.rcs[i] / a.rcs[i] > 1.001) larger++;
+    expect(larger).toBeGreaterThan(10);
+    // where the measured rate is beyond the paralysable maximum (S tau > 1/e) there is no solution
+    expect(b.qc.slice(200, 600).some((q, k) => (q & 16) !== 0 && Number.isFinite(a.rcs[200 + k]))).toBe(true);
+  });
+});

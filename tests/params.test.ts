@@ -60,6 +60,7 @@ describe('defaults (RETRIEVAL.md)', () => {
       molecular: { lidar_ratio_sr: 8.5, atmosphere: 'met', cross_section: 'freudenthaler2015' },
       background: { window_m: 'pretrigger' },
       dead_time_ns: 4,
+      dead_time_model: 'paralysable',
       overlap: { table: [[0, 0], [150, 0.7], [300, 1]] },
       smoothing_m: 30,
       glue: { scale: 48, low_mhz: 1, high_mhz: 12 },
@@ -74,6 +75,7 @@ describe('defaults (RETRIEVAL.md)', () => {
       molecular: { lidarRatioSr: 8.5, atmosphere: 'met', crossSection: 'freudenthaler2015' },
       background: 'pretrigger',
       deadTimeNs: 4,
+      deadTimeModel: 'paralysable',
       overlap: { table: [[0, 0], [150, 0.7], [300, 1]] },
       smoothingM: 30,
       glue: { scale: 48, lowMHz: 1, highMHz: 12 },
@@ -164,7 +166,7 @@ describe('canonical JSON and id', () => {
   it('defaults: every field spelled out, keys sorted, "not given" as null', () => {
     const c = canonicalParams(DEFAULT_PARAMS);
     expect(c).toBe(
-      '{"background":{"window_m":null},"channel":"auto","dead_time_ns":3.7,"glue":{"high_mhz":15,"low_mhz":0.5,"scale":null},"lidar_ratio_sr":null,' +
+      '{"background":{"window_m":null},"channel":"auto","dead_time_model":"nonparalysable","dead_time_ns":3.7,"glue":{"high_mhz":15,"low_mhz":0.5,"scale":null},"lidar_ratio_sr":null,' +
         '"molecular":{"atmosphere":"us1976","cross_section":"bucholtz1995","lidar_ratio_sr":8.377580409572781},' +
         '"monte_carlo":50,"overlap":{"full_overlap_m":300},' +
         '"pm":{"angstrom":1.3,"gamma":0.5,"mee_pm10":3.5,"mee_pm25":6,"rh":0.5},' +

@@ -31,6 +31,7 @@ export const DEFAULT_PARAMS: ResolvedParams = deepFreeze({
   molecular: { lidarRatioSr: S_MOL_DIPOLE, atmosphere: 'us1976', crossSection: 'bucholtz1995' },
   background: null,
   deadTimeNs: 3.7,
+  deadTimeModel: 'nonparalysable',
   overlap: { fullOverlapM: 300 },
   smoothingM: 0,
   glue: { scale: NaN, lowMHz: 0.5, highMHz: 15 },
@@ -144,7 +145,7 @@ class Validator {
   }
 }
 
-const TOP_KEYS = ['lidar_ratio_sr', 'reference', 'molecular', 'background', 'dead_time_ns', 'overlap', 'smoothing_m', 'glue', 'monte_carlo', 'seed', 'channel', 'pm'] as const;
+const TOP_KEYS = ['lidar_ratio_sr', 'reference', 'molecular', 'background', 'dead_time_ns', 'dead_time_model', 'overlap', 'smoothing_m', 'glue', 'monte_carlo', 'seed', 'channel', 'pm'] as const;
 const REFERENCE_KEYS = ['mode', 'window_m', 'scattering_ratio', 'range_m', 'beta_aer', 'lidar_constant'] as const;
 const MOLECULAR_KEYS = ['lidar_ratio_sr', 'atmosphere', 'cross_section'] as const;
 const PM_KEYS = ['mee_pm10', 'mee_pm25', 'gamma', 'rh', 'angstrom'] as const;
@@ -238,6 +239,7 @@ export function resolveParams(json: unknown, file?: string): ResolvedParams {
     molecular,
     background,
     deadTimeNs: has(top, 'dead_time_ns') ? v.number(top.dead_time_ns, 'dead_time_ns', 0, 100) : d.deadTimeNs,
+    deadTimeModel: has(top, 'dead_time_model') ? v.oneOf(top.dead_time_model, 'dead_time_model', ['nonparalysable', 'paralysable'] as const) : d.deadTimeModel,
     overlap,
     smoothingM: has(top, 'smoothing_m') ? v.number(top.smoothing_m, 'smoothing_m', 0, 10_000) : d.smoothingM,
     glue,
@@ -272,6 +274,7 @@ function contractShape(p: ResolvedParams): Json {
     molecular: { lidar_ratio_sr: p.molecular.lidarRatioSr, atmosphere: p.molecular.atmosphere, cross_section: p.molecular.crossSection },
     background: { window_m: p.background },
     dead_time_ns: p.deadTimeNs,
+    dead_time_model: p.deadTimeModel,
     overlap,
     smoothing_m: p.smoothingM,
     glue: { scale: orNull(p.glue.scale), low_mhz: p.glue.lowMHz, high_mhz: p.glue.highMHz },

@@ -27,6 +27,8 @@ export interface ParameterSetJson {
   /** window_m null (as absent): the last 10% of the bins. */
   background?: { window_m?: RangeWindow | 'pretrigger' | 'none' | null };
   dead_time_ns?: number;
+  /** Project extension: the photon-counting dead-time model (default non-paralysable). */
+  dead_time_model?: 'nonparalysable' | 'paralysable';
   overlap?: { full_overlap_m: number } | { table: Array<[number, number]> };
   smoothing_m?: number;
   /**
@@ -63,6 +65,7 @@ export interface ResolvedParams {
   /** null = default: last 10% of the bins. */
   background: RangeWindow | 'pretrigger' | 'none' | null;
   deadTimeNs: number;
+  deadTimeModel: 'nonparalysable' | 'paralysable';
   overlap: { fullOverlapM: number } | { table: Array<[number, number]> };
   smoothingM: number;
   /** scale NaN: fitted per profile. */

@@ -435,7 +435,7 @@ export function retrieveChannel(file: LicelFile, fileName: string, sel: ChannelS
   // Default background: the pre-trigger bins when the recorder keeps enough of them, else the far end.
   const backgroundSpec = params.background ?? (zeroBin >= PRETRIGGER_MIN_BINS ? 'pretrigger' : null);
   const backgroundBins = backgroundWindow(backgroundSpec, rangeM, zeroBin);
-  const prepared = prepareSignal(file, sel, { bins, backgroundBins, deadTimeNs: params.deadTimeNs, glue: params.glue }, ws.signal);
+  const prepared = prepareSignal(file, sel, { bins, backgroundBins, deadTimeNs: params.deadTimeNs, deadTimeModel: params.deadTimeModel, glue: params.glue }, ws.signal);
   // The products (the caller owns them); everything else lives in the reused workspace.
   const qc = new Uint8Array(bins);
   qc.set(prepared.qc);
@@ -617,7 +617,7 @@ function monteCarlo(s: InversionSetup, b: Boundary, qc: Uint8Array, runs: number
   // A bin where any realisation has no finite solution (the forward solution's denominator crossed
   // zero) is unstable: its uncertainty is unbounded.
   unstable.fill(0);
-  const signalOptions = { bins, backgroundBins: s.backgroundBins, deadTimeNs: s.ctx.params.deadTimeNs, glue: s.ctx.params.glue };
+  const signalOptions = { bins, backgroundBins: s.backgroundBins, deadTimeNs: s.ctx.params.deadTimeNs, deadTimeModel: s.ctx.params.deadTimeModel, glue: s.ctx.params.glue };
   for (let k = 1; k <= runs; k++) {
     if (pcDs && rawPc) for (let i = 0; i < bins; i++) rawPc[i] = rng.poisson(pcDs.raw[i]);
     if (anDs && rawAn) for (let i = 0; i < bins; i++) rawAn[i] = Math.max(0, anDs.raw[i] + anRawSigma * rng.normal());

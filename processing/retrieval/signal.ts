@@ -49,6 +49,7 @@ export interface SignalOptions {
   /** Background window as bin indices [from, to), or null for none. */
   backgroundBins: [number, number] | null;
   deadTimeNs: number;
+  deadTimeModel: 'nonparalysable' | 'paralysable';
   /** Gluing: a known scale (NaN: fit it) and the photon-counting window (MHz). */
   glue: { scale: number; lowMHz: number; highMHz: number };
 }
@@ -125,14 +126,22 @@ export function prepareSignal(
     physicalFromRaw(pcDs, raw, bins, ws.pc);
     const countToMHz = 150 / pcDs.binWidthM / pcDs.shots;
     ws.qcPc.fill(0);
-    deadTimeCorrect(ws.pc, opts.deadTimeNs, 'nonparalysable', ws.pc, ws.qcPc);
+    deadTimeCorrect(ws.pc, opts.deadTimeNs, opts.deadTimeModel, ws.pc, ws.qcPc);
     const tau = opts.deadTimeNs * 1e-3;
     const pcSigma = ws.pcSigma;
-    for (let i = 0; i < bins; i++) {
-      // Poisson on the counts; dN/dS = 1/(1 - S tau)^2 for the non-paralysable correction.
-      const measured = raw[i] * countToMHz;
-      const d = 1 - measured * tau;
-      pcSigma[i] = (Math.sqrt(Math.max(raw[i], 1)) * countToMHz) / (d * d);
+    if (opts.deadTimeModel === 'nonparalysable') {
+      for (let i = 0; i < bins; i++) {
+        // Poisson on the counts; dN/dS = 1/(1 - S tau)^2 for the non-paralysable correction.
+        const measured = raw[i] * countToMHz;
+        const d = 1 - measured * tau;
+        pcSigma[i] = (Math.sqrt(Math.max(raw[i], 1)) * countToMHz) / (d * d);
+      }
+    } else {
+      for (let i = 0; i < bins; i++) {
+        // Paralysable S = N exp(-N tau): dN/dS = exp(N tau) / (1 - N tau), N the corrected rate.
+        const n = ws.pc[i];
+        pcSigma[i] = ((Math.sqrt(Math.max(raw[i], 1)) * countToMHz) * Math.exp(n * tau)) / (1 - n * tau);
+      }
     }
     pcBg = bg(ws.pc);
     const pc = ws.pc;

@@ -60,7 +60,7 @@ export function timeStages(p: BenchProfile, opts: TimingOptions): StageTiming[] 
     anShifted[i] -= anBg;
   }
   const ws = new SignalWorkspace(bins);
-  const signalOpts = { bins, backgroundBins: background, deadTimeNs: params.deadTimeNs, glue: params.glue };
+  const signalOpts = { bins, backgroundBins: background, deadTimeNs: params.deadTimeNs, deadTimeModel: params.deadTimeModel, glue: params.glue };
   const prepared = prepareSignal(file, sel, signalOpts, ws);
   const signal = Float64Array.from(prepared.signal);
   const sigma = Float64Array.from(prepared.sigma);

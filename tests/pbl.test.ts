@@ -1,13 +1,13 @@
 // PBL top by the Haar wavelet covariance transform: analytic erfc transitions, then every vertical
 // profile of the four scenarios against the simulator's mixing-layer top (noise-free and noisy).
+import { analogRcs } from './analog-rcs.js';
 import { describe, expect, it } from 'vitest';
 import { pblHeight } from '../processing/retrieval/pbl.js';
 import { QC } from '../processing/retrieval/qc.js';
 import { erfc } from '../processing/simulate/aerosol-field.js';
 import { overlapAt } from '../processing/simulate/instrument.js';
 import { getScenario, SCENARIOS } from '../processing/simulate/scenarios.js';
-import { planProfiles, simulatePlanned, type PlannedProfile, type ScenarioSpec } from '../processing/simulate/scenario.js';
-import type { ProfileResult } from '../processing/simulate/forward.js';
+import { planProfiles, simulatePlanned } from '../processing/simulate/scenario.js';
 import { createRng } from '../processing/random.js';
 
 const DZ = 7.5;
@@ -113,29 +113,6 @@ describe('pblHeight on analytic erfc transitions', () => {
   });
 });
 
-/**
- * Range-corrected signal of the 532 nm analog channel as the chain builds it: mV (expected, or raw
- * codes / shots * LSB), background from the pre-trigger bins, the analog delay undone, times r^2.
- * NaN before the trigger.
- */
-function analogRcs(spec: ScenarioSpec, p: PlannedProfile, res: ProfileResult, noisy: boolean): Float64Array {
-  const k = spec.instrument.channels.findIndex((c) => c.kind === 'analog' && c.wavelengthNm === 532);
-  const ch = spec.instrument.channels[k];
-  const shots = Math.round(p.durationS * spec.instrument.repetitionRateHz);
-  const lsbMv = (ch.inputRangeV * 1000) / 2 ** ch.adcBits;
-  const mv = noisy ? Float64Array.from(res.raw[k], (v) => (v / shots) * lsbMv) : res.expected[k];
-  const n = mv.length;
-  const zero = spec.instrument.zeroBin;
-  const [b0, b1] = zero >= 20 ? [0, zero] : [Math.floor(0.9 * n), n];
-  let bg = 0;
-  for (let i = b0; i < b1; i++) bg += mv[i];
-  bg /= b1 - b0;
-  const x = new Float64Array(n).fill(Number.NaN);
-  const delay = ch.analogDelayBins;
-  for (let i = zero; i + delay < n; i++) x[i] = (mv[i + delay] - bg) * res.rangeM[i] * res.rangeM[i];
-  return x;
-}
-
 describe('pblHeight on the simulator: every vertical of the four scenarios', () => {
   const tolM = Math.max(2 * DZ, 60);
   // The chain's search range: full overlap (O >= 0.7, where it stops flagging OVERLAP) + 100 m up
@@ -149,7 +126,7 @@ describe('pblHeight on the simulator: every vertical of the four scenarios', () 
         const ground = spec.station.ground_altitude_m ?? spec.station.altitude_m;
         for (const p of planProfiles(spec).filter((q) => q.elevationDeg === 90)) {
           const res = simulatePlanned(spec, p, null, seed || 1, seed > 0);
-          const x = analogRcs(spec, p, res, seed > 0);
+          const { x } = analogRcs(spec, p, res, seed > 0);
           const qc = new Uint8Array(x.length);
           let fullOverlapM = 0;
           res.rangeM.forEach((r, i) => {

@@ -20,19 +20,23 @@ export function physicalUnit(ds: LicelDataset): LicelPhysicalUnit {
   return 'raw';
 }
 
-function output(ds: LicelDataset, out: Float64Array | undefined): Float64Array {
-  if (out === undefined) return new Float64Array(ds.raw.length);
-  if (out.length < ds.raw.length) {
-    throw new LidarError('LIDAR_ERR_BAD_VALUE', `output length ${out.length} < ${ds.raw.length} bins`, { field: 'out' });
+function output(out: Float64Array | undefined, n: number): Float64Array {
+  if (out === undefined) return new Float64Array(n);
+  if (out.length < n) {
+    throw new LidarError('LIDAR_ERR_BAD_VALUE', `output length ${out.length} < ${n} bins`, { field: 'out' });
   }
   return out;
 }
 
-/** Per-bin physical values (unit: `physicalUnit(ds)`), written to `out` if given. */
-export function physicalValues(ds: LicelDataset, out?: Float64Array): Float64Array {
-  const result = output(ds, out);
-  const { raw, shots } = ds;
-  const n = raw.length;
+/**
+ * Per-bin physical values (unit: `physicalUnit(ds)`), written to `out` if given. `raw` (default the
+ * dataset's own) lets a caller convert a modified copy — e.g. Monte Carlo realisations — with the
+ * same arithmetic; `n` converts only the first n bins.
+ */
+export function physicalValues(ds: LicelDataset, out?: Float64Array, raw: ArrayLike<number> = ds.raw, n = raw.length): Float64Array {
+  if (n > raw.length) throw new LidarError('LIDAR_ERR_BAD_VALUE', `bin count ${n} > ${raw.length} raw values`, { field: 'raw' });
+  const result = output(out, n);
+  const { shots } = ds;
   if (ds.dataType === LicelDataType.AnalogSquared || ds.dataType === LicelDataType.PhotonSquared) {
     for (let i = 0; i < n; i++) result[i] = raw[i];
     return result;
@@ -66,7 +70,7 @@ export function squaredDatasetStd(ds: LicelDataset, out?: Float64Array): Float64
       field: 'dataType',
     });
   }
-  const result = output(ds, out);
+  const result = output(out, ds.raw.length);
   const n = ds.raw.length;
   if (!(ds.shots >= 2)) return result.fill(NaN, 0, n);
   const divider = Math.sqrt(ds.shots * (ds.shots - 1));

@@ -5,7 +5,7 @@
  * 1-5). Monte Carlo calls it again with perturbed raw arrays, so it takes the raw data explicitly.
  */
 import { LidarError } from '../errors.js';
-import type { LicelDataset, LicelFile } from '../licel/types.js';
+import type { LicelFile } from '../licel/types.js';
 import { physicalValues } from '../licel/physical.js';
 import { backgroundStats, deadTimeCorrect, shiftBins } from './preprocess.js';
 import { glue, type GlueResult } from './glue.js';
@@ -89,16 +89,6 @@ export class SignalWorkspace {
   }
 }
 
-function physicalFromRaw(ds: LicelDataset, raw: Uint32Array | Float64Array, bins: number, out: Float64Array): void {
-  if (raw === ds.raw && raw.length === bins) {
-    physicalValues(ds, out);
-    return;
-  }
-  // Same conversion as physicalValues (Licel convention) for perturbed raw copies.
-  const scale = ds.dataType === 0 ? (ds.inputRangeV * 1000) / 2 ** ds.adcBits / ds.shots : 150 / ds.binWidthM / ds.shots;
-  for (let i = 0; i < bins; i++) out[i] = raw[i] * scale;
-}
-
 /**
  * Prepares one channel. `rawPhoton`/`rawAnalog` default to the datasets' own raw data (Monte Carlo
  * passes perturbed copies). Photon-counting noise is Poisson from the raw counts, propagated through
@@ -123,7 +113,7 @@ export function prepareSignal(
   let pcBg = { mean: 0, std: NaN, n: 0 };
   if (pcDs) {
     const raw = rawPhoton ?? pcDs.raw;
-    physicalFromRaw(pcDs, raw, bins, ws.pc);
+    physicalValues(pcDs, ws.pc, raw, bins);
     const countToMHz = 150 / pcDs.binWidthM / pcDs.shots;
     ws.qcPc.fill(0);
     deadTimeCorrect(ws.pc, opts.deadTimeNs, opts.deadTimeModel, ws.pc, ws.qcPc);
@@ -151,7 +141,7 @@ export function prepareSignal(
   let anBg = { mean: 0, std: NaN, n: 0 };
   if (anDs) {
     const raw = rawAnalog ?? anDs.raw;
-    physicalFromRaw(anDs, raw, bins, ws.an);
+    physicalValues(anDs, ws.an, raw, bins);
     const shift = anDs.binShiftWhole + anDs.binShiftThousandths / 1000;
     if (shift !== 0) shiftBins(ws.an, shift, ws.anShifted);
     else ws.anShifted.set(ws.an);

@@ -6,9 +6,12 @@
  * optional lofted layer; an optional water cloud. Optical properties follow the retrieval's own
  * PM model run backwards (../../docs/simulator.md):
  *   alpha_aer(lambda) = PM10 * 1e-6 * MEE_PM10 * f(RH) * (lambda / 550 nm)^-AE,  f(RH) = (1 - RH)^-gamma
+ * (f(RH) is the retrieval's own `humidityGrowth`, so the two stay one model)
  *   beta_aer = alpha_aer / S_aer(lambda);  PM2.5 = PM10 * MEE_PM10 / MEE_PM2.5
  */
 import { LidarError } from '../errors.js';
+import { interpolateTable } from '../retrieval/preprocess.js';
+import { humidityGrowth } from '../retrieval/pm.js';
 
 export interface HotSpot {
   latDeg: number;
@@ -79,18 +82,10 @@ export interface AerosolFieldSpec {
 
 const M_PER_DEG_LAT = 111_320;
 
-/** Linear interpolation in a [x, y] table, clamped at its ends. */
-export function interpolateTable(table: Array<[number, number]>, x: number): number {
+/** Linear interpolation in an [x, y] table, clamped at its ends (the retrieval's table interpolation). */
+function clampedTable(table: Array<[number, number]>, x: number): number {
   if (table.length === 0) throw new LidarError('LIDAR_ERR_BAD_VALUE', 'empty interpolation table');
-  if (x <= table[0][0]) return table[0][1];
-  for (let i = 1; i < table.length; i++) {
-    const [x1, y1] = table[i];
-    if (x <= x1) {
-      const [x0, y0] = table[i - 1];
-      return y0 + ((y1 - y0) * (x - x0)) / (x1 - x0);
-    }
-  }
-  return table[table.length - 1][1];
+  return interpolateTable(table, x, table[table.length - 1][1]);
 }
 
 /** Local plane coordinates (x east, y north, m) relative to the field origin. */
@@ -126,14 +121,14 @@ export function surfacePm10(field: AerosolFieldSpec, latDeg: number, lonDeg: num
     }
     pm += road.pm10 * Math.exp(-(d * d) / (road.halfWidthM * road.halfWidthM));
   }
-  return pm * interpolateTable(field.diurnal, hourLocal);
+  return pm * clampedTable(field.diurnal, hourLocal);
 }
 
 /** Mixing-layer top (m a.s.l.) at a place and local hour: the true PBL height there. */
 export function mixingTopAslM(field: AerosolFieldSpec, latDeg: number, lonDeg: number, hourLocal: number): number {
   const [x, y] = localXY(field, latDeg, lonDeg);
   const k = (2 * Math.PI) / field.mixingTopWavelengthM;
-  return interpolateTable(field.mixingTopAsl, hourLocal) + field.mixingTopWaveM * Math.sin(k * x) * Math.cos(k * y);
+  return clampedTable(field.mixingTopAsl, hourLocal) + field.mixingTopWaveM * Math.sin(k * x) * Math.cos(k * y);
 }
 
 /** Complementary error function (Numerical Recipes erfcc, Chebyshev fit, |relative error| < 1.2e-7). */
@@ -180,11 +175,6 @@ export function pm10At(field: AerosolFieldSpec, latDeg: number, lonDeg: number, 
     pm += lofted.pm10 * rise * fall;
   }
   return pm;
-}
-
-/** f(RH) = (1 - RH)^-gamma (RH capped at 0.95), the hygroscopic growth of extinction. */
-export function humidityGrowth(rh: number, gamma: number): number {
-  return Math.pow(1 - Math.min(rh, 0.95), -gamma);
 }
 
 /** Aerosol extinction (1/m) at a wavelength per ug/m3 of PM10: MEE * 1e-6 * f(RH) * (lambda/550)^-AE. */

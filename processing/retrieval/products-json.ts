@@ -45,6 +45,7 @@ export interface ProfileJson {
   cloud_base_m: number | null;
   aod: number | null;
   snr: number | null;
+  lidar_constant: number | null;
   reference: { mode: string; from_m: number | null; to_m: number | null; range_m: number | null; beta_aer: number | null };
   effective_resolution_m: number;
   params_id: string;
@@ -88,6 +89,7 @@ export function profileToJson(p: ProfileProducts): ProfileJson {
     cloud_base_m: num(p.cloudBaseM),
     aod: num(p.aod),
     snr: num(p.snr),
+    lidar_constant: num(p.lidarConstant),
     reference: { mode: p.reference.mode, from_m: num(p.reference.fromM), to_m: num(p.reference.toM), range_m: num(p.reference.rangeM), beta_aer: num(p.reference.betaAer) },
     effective_resolution_m: p.effectiveResolutionM,
     params_id: p.paramsId,

@@ -21,7 +21,7 @@ import { backgroundWindow, overlapCorrect, rangeCorrect, smoothRange } from './p
 import { lidarRatioProfile, defaultLidarRatioSr } from './params.js';
 import type { ResolvedParams } from './params.types.js';
 import { calibratedBoundary, createFernaldTrace, fernald, fernaldCalibrated, fernaldRescaled, type FernaldInput, type FernaldOutput, type FernaldTrace } from './klett.js';
-import { attenuatedMolecular, autoReferenceWindow, rayleighFit, slopeBoundary } from './reference.js';
+import { attenuatedMolecular, autoReferenceWindow, molecularOpticalDepth, rayleighFit, slopeBoundary } from './reference.js';
 import { detectCloud } from './cloud.js';
 import { detectHardTarget } from './hard-target.js';
 import { aerosolOpticalDepth, extinctionToPm } from './pm.js';
@@ -77,6 +77,13 @@ export interface ProfileProducts {
   aod: number;
   /** Signal-to-noise ratio in the reference window (rayleigh) or at the calibration start. */
   snr: number;
+  /**
+   * Lidar constant C (X = C (beta_aer + beta_mol) T^2) implied by a backward (rayleigh, value, slope)
+   * solution: median over the valid bins between full overlap and the reference of
+   * X / ((beta_aer + beta_mol) T^2). NaN for calibration-mode retrievals (they use a given C). The
+   * pipeline calibrates low-elevation scans with the constant of the latest vertical profile.
+   */
+  lidarConstant: number;
   reference: { mode: ReferenceMode; fromM: number; toM: number; rangeM: number; betaAer: number };
   effectiveResolutionM: number;
   paramsId: string;
@@ -566,10 +573,50 @@ export function retrieveChannel(file: LicelFile, fileName: string, sel: ChannelS
     cloudBaseM,
     aod,
     snr: boundary.snr,
+    lidarConstant: boundary.mode === 'calibration' ? NaN : lidarConstantFromSolution(x, rangeM, mol.betaMol, params.molecular.lidarRatioSr, betaAer, alphaAer, qc, fullOverlapBin, Math.min(boundary.ref, last)),
     reference: { mode: boundary.mode, fromM: rangeM[boundary.from], toM: rangeM[Math.min(boundary.to, bins) - 1], rangeM: rangeM[boundary.ref], betaAer: boundary.betaAerRef },
     effectiveResolutionM: smoothingBins * binWidthM,
     paramsId: ctx.paramsId,
   };
+}
+
+/**
+ * C = X / ((beta_aer + beta_mol) T^2) per bin over [from, to), median of the bins with a valid
+ * product. The two-way transmission T^2 integrates alpha_aer + alpha_mol by the trapezoid rule from
+ * bin `from`, below which the aerosol extinction is taken equal to that at `from` (the assumption of
+ * the calibrated forward solution, klett.ts calibratedBoundary, so the two are each other's inverse).
+ */
+export function lidarConstantFromSolution(
+  x: Float64Array,
+  rangeM: Float64Array,
+  betaMol: Float64Array,
+  molecularLidarRatioSr: number,
+  betaAer: Float64Array,
+  alphaAer: Float64Array,
+  qc: Uint8Array,
+  from: number,
+  to: number,
+): number {
+  if (!(from >= 0 && to > from && to <= x.length)) return NaN;
+  if (!(Number.isFinite(alphaAer[from]) && rangeM[from] > 0)) return NaN;
+  const ratios = new Float64Array(to - from);
+  let n = 0;
+  let tau = molecularOpticalDepth(rangeM, betaMol, molecularLidarRatioSr, from) + alphaAer[from] * rangeM[from];
+  let prevAlpha = alphaAer[from] + molecularLidarRatioSr * betaMol[from];
+  for (let i = from; i < to; i++) {
+    const alpha = alphaAer[i] + molecularLidarRatioSr * betaMol[i];
+    if (i > from) {
+      if (!Number.isFinite(alpha)) break; // the path is interrupted: T^2 unknown beyond
+      tau += 0.5 * (alpha + prevAlpha) * (rangeM[i] - rangeM[i - 1]);
+    }
+    prevAlpha = alpha;
+    const beta = betaAer[i] + betaMol[i];
+    if ((qc[i] & (QC_NO_PRODUCT | QC.LOW_SNR)) !== 0 || !(beta > 0) || !(x[i] > 0)) continue;
+    ratios[n++] = x[i] / (beta * Math.exp(-2 * tau));
+  }
+  if (n === 0) return NaN;
+  const sorted = ratios.subarray(0, n).sort();
+  return n % 2 === 1 ? sorted[(n - 1) / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
 }
 
 /** acc[i] = max(acc[i], |a[i] - b[i]|) (NaN propagates, as Math.max does). */

@@ -1,0 +1,345 @@
+/**
+ * The ingest pipeline: source events -> (per-station FIFO) -> decode + retrieve (worker pool) ->
+ * store -> ack. Nothing is acknowledged before its result is durable: an item is acked 'stored'
+ * after the store accepted its records (and its raw bytes are in the archive, when one is set), or
+ * 'quarantined' after the quarantine holds it with its reason. Store failures are retried with
+ * backoff for as long as it takes (the item stays unacknowledged meanwhile, so a crash makes the
+ * transport redeliver it); the store's idempotent keys make redeliveries overwrite, not duplicate.
+ *
+ * Bounded: at most `queueCapacity` items wait; the sink's promise resolves only when there is room
+ * (sources stop reading meanwhile). Ordered per station (one item in flight per station by default):
+ * a scan needs the lidar constant of the vertical before it. Stations run in parallel on the pool.
+ */
+import { EventEmitter } from 'node:events';
+import { mkdirSync, openSync, writeSync, fsyncSync, closeSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { LidarError, isLidarError } from '../processing/errors.js';
+import type { ResolvedParams } from '../processing/retrieval/params.types.js';
+import type { StationConfig } from '../processing/station.js';
+import type { StoreBackend, WriteBatch } from '../store/port.js';
+import type { JobOutput } from './job.js';
+import type { Quarantine } from './quarantine.js';
+import type { InputItem, SourceEvent, SourceSink, AckOutcome } from './source.js';
+import { parseStatus } from './status.js';
+import type { RetrievalPool } from './worker-pool.js';
+
+export interface PipelineOptions {
+  /** Where results go (a StoreBackend or the ResultStore over one). */
+  store: Pick<StoreBackend, 'write' | 'profiles'>;
+  stations: Record<string, StationConfig>;
+  /** The active parameter set of a station. */
+  params(station: string): { params: ResolvedParams; paramsId: string };
+  quarantine: Quarantine;
+  pool: RetrievalPool;
+  /** Raw Licel bytes are kept here (`<dir>/<station>/<YYYY-MM-DD>/<name>`) before the ack, for reprocessing. */
+  archiveDir?: string | null;
+  /** Items waiting over all stations (default 256). */
+  queueCapacity?: number;
+  /** Items of one station in flight at once (default 1: strict order). */
+  perStationConcurrency?: number;
+  /** A vertical's lidar constant calibrates scans when its reference starts this far above the lidar (m, default 5000). */
+  minCalibrationReferenceM?: number;
+  /** How far back start() looks in the store for the latest constants (ms, default 24 h). */
+  calibrationLookBackMs?: number;
+  /** Backoff between store retries (ms). */
+  retryMinMs?: number;
+  retryMaxMs?: number;
+  /** Product summaries for other consumers (MQTT lidar/{station}/products). Failures are logged only. */
+  announce?: (station: string, summary: object) => Promise<void>;
+  log?: (level: 'info' | 'warn' | 'error', message: string) => void;
+  now?: () => number;
+}
+
+export interface StationHealth {
+  received: number;
+  processed: number;
+  quarantined: number;
+  retried: number;
+  uncalibrated: number;
+  channelErrors: number;
+  statusRecords: number;
+  queueDepth: number;
+  inFlight: number;
+  /** Arrival - measurement time of the last profile (ms). */
+  lastLagMs: number;
+  /** Largest lag of the last 100 profiles (ms). */
+  maxLagMs: number;
+  /** Measurement time of the newest stored profile (ms UTC), NaN before the first. */
+  lastProfileMs: number;
+  lastProfileAgeMs: number;
+  lastError: string | null;
+  /** Lidar constants in use, by channel. */
+  constants: Record<string, number>;
+}
+
+interface StationState {
+  queue: InputItem[];
+  inFlight: number;
+  constants: Record<string, number>;
+  h: Omit<StationHealth, 'queueDepth' | 'inFlight' | 'lastProfileAgeMs' | 'maxLagMs' | 'constants'>;
+  lags: number[];
+}
+
+const UNKNOWN = '(unknown)';
+
+function blankState(): StationState {
+  return {
+    queue: [],
+    inFlight: 0,
+    constants: {},
+    lags: [],
+    h: { received: 0, processed: 0, quarantined: 0, retried: 0, uncalibrated: 0, channelErrors: 0, statusRecords: 0, lastLagMs: NaN, lastProfileMs: NaN, lastError: null },
+  };
+}
+
+export class Pipeline extends EventEmitter {
+  private readonly states = new Map<string, StationState>();
+  private readonly spaceWaiters: Array<() => void> = [];
+  private readonly idleWaiters: Array<() => void> = [];
+  private queued = 0;
+  private running = 0;
+  private stopping = false;
+  private readonly o: Required<Omit<PipelineOptions, 'announce' | 'archiveDir'>> & Pick<PipelineOptions, 'announce' | 'archiveDir'>;
+  readonly sink: SourceSink;
+
+  constructor(options: PipelineOptions) {
+    super();
+    this.o = {
+      queueCapacity: 256,
+      perStationConcurrency: 1,
+      minCalibrationReferenceM: 5000,
+      calibrationLookBackMs: 86_400_000,
+      retryMinMs: 200,
+      retryMaxMs: 30_000,
+      log: (level, message) => (level === 'info' ? console.log : console.error)(`[pipeline] ${level}: ${message}`),
+      now: () => Date.now(),
+      ...options,
+    };
+    this.sink = (event) => this.accept(event);
+  }
+
+  private state(station: string): StationState {
+    let s = this.states.get(station);
+    if (!s) {
+      s = blankState();
+      this.states.set(station, s);
+    }
+    return s;
+  }
+
+  /** Restores the latest accepted lidar constants of every station from the store. */
+  async start(): Promise<void> {
+    const now = this.o.now();
+    for (const id of Object.keys(this.o.stations)) {
+      const s = this.state(id);
+      const metas = await this.o.store.profiles({ station: id, mode: 'vertical', fromMs: now - this.o.calibrationLookBackMs, toMs: now + 1, order: 'desc', limit: 500 });
+      for (const m of metas) if (m.lidarConstant > 0 && !(m.channel in s.constants)) s.constants[m.channel] = m.lidarConstant;
+      if (Object.keys(s.constants).length > 0) this.o.log('info', `station ${id}: lidar constants restored from the store: ${JSON.stringify(s.constants)}`);
+    }
+  }
+
+  private async accept(event: SourceEvent): Promise<void> {
+    if (event.type === 'reject') {
+      const r = event.reject;
+      this.quarantine({ bytes: r.bytes, error: r.error, origin: r.origin, station: r.station, receivedMs: r.receivedMs });
+      return;
+    }
+    const item = event.item;
+    if (this.stopping) throw new LidarError('LIDAR_ERR_IO', 'pipeline is stopping; item not accepted (it stays with its source)');
+    if (item.station === null || !(item.station in this.o.stations)) {
+      const known = Object.keys(this.o.stations).join(', ');
+      const err = new LidarError('LIDAR_ERR_NOT_FOUND', `unknown station ${JSON.stringify(item.station)} (configured: ${known})`, { file: item.name ?? item.origin, field: 'station' });
+      this.state(item.station ?? UNKNOWN).h.received++;
+      await this.quarantineAndAck(item, err);
+      return;
+    }
+    while (this.queued >= this.o.queueCapacity) await new Promise<void>((r) => this.spaceWaiters.push(r));
+    const s = this.state(item.station);
+    s.h.received++;
+    s.queue.push(item);
+    this.queued++;
+    this.schedule(item.station);
+  }
+
+  private schedule(station: string): void {
+    const s = this.state(station);
+    while (s.queue.length > 0 && s.inFlight < this.o.perStationConcurrency) {
+      const item = s.queue.shift()!;
+      this.queued--;
+      this.spaceWaiters.shift()?.();
+      s.inFlight++;
+      this.running++;
+      void this.process(station, item).finally(() => {
+        s.inFlight--;
+        this.running--;
+        this.schedule(station);
+        if (this.running === 0 && this.queued === 0) for (const w of this.idleWaiters.splice(0)) w();
+      });
+    }
+  }
+
+  private quarantine(x: { bytes: Uint8Array; error: LidarError; origin: string; station: string | null; receivedMs: number; name?: string }): void {
+    const s = this.state(x.station ?? UNKNOWN);
+    s.h.quarantined++;
+    s.h.lastError = x.error.message;
+    this.o.quarantine.put(x);
+    this.o.log('warn', `quarantined ${x.name ?? x.origin}: ${x.error.code}: ${x.error.message}`);
+    this.emit('quarantined', { station: x.station, origin: x.origin, error: x.error.toJSON() });
+  }
+
+  private async quarantineAndAck(item: InputItem, error: LidarError): Promise<void> {
+    // Quarantine writes are local files; if even they fail, retry like the store (never ack unkept input).
+    await this.retrying(item.station ?? UNKNOWN, 'quarantine', () =>
+      this.quarantine({ bytes: item.bytes, error, origin: item.origin, station: item.station, receivedMs: item.receivedMs, name: item.name }),
+    );
+    await this.ack(item, 'quarantined');
+  }
+
+  private async ack(item: InputItem, outcome: AckOutcome): Promise<void> {
+    try {
+      await item.ack(outcome);
+    } catch (e) {
+      this.o.log('warn', `ack of ${item.origin} failed: ${(e as Error).message} (the source will redeliver; the result is stored idempotently)`);
+    }
+  }
+
+  /** Runs fn until it succeeds, with backoff; gives up only when the pipeline stops (the item stays unacknowledged). */
+  private async retrying<T>(station: string, what: string, fn: () => T | Promise<T>): Promise<T> {
+    let delay = this.o.retryMinMs;
+    for (;;) {
+      try {
+        return await fn();
+      } catch (e) {
+        const s = this.state(station);
+        s.h.retried++;
+        s.h.lastError = `${what}: ${(e as Error).message}`;
+        if (this.stopping) throw e;
+        this.o.log('error', `${what} failed for station ${station}: ${(e as Error).message}; retrying in ${delay} ms`);
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(this.o.retryMaxMs, delay * 2);
+      }
+    }
+  }
+
+  private async process(station: string, item: InputItem): Promise<void> {
+    try {
+      if (item.kind === 'status') await this.processStatus(station, item);
+      else await this.processLicel(station, item);
+    } catch (e) {
+      // Only reached when stopping during a retry: the item stays unacknowledged (redelivered later).
+      this.o.log('warn', `${item.origin} left unacknowledged: ${(e as Error).message}`);
+    }
+  }
+
+  private async processStatus(station: string, item: InputItem): Promise<void> {
+    let record;
+    try {
+      record = parseStatus(item.bytes, station, item.receivedMs, item.name ?? item.origin);
+    } catch (e) {
+      await this.quarantineAndAck(item, isLidarError(e) ? e : new LidarError('LIDAR_ERR_BAD_VALUE', String(e)));
+      return;
+    }
+    await this.retrying(station, 'store write', () => this.o.store.write({ health: [record] }));
+    this.state(station).h.statusRecords++;
+    await this.ack(item, 'stored');
+    this.emit('status', record);
+  }
+
+  private async processLicel(station: string, item: InputItem): Promise<void> {
+    const s = this.state(station);
+    const { params, paramsId } = this.o.params(station);
+    const name = item.name ?? `${station}-${item.receivedMs}`;
+    let out: JobOutput;
+    try {
+      out = await this.o.pool.run({
+        bytes: item.bytes,
+        name,
+        receivedMs: item.receivedMs,
+        station: this.o.stations[station],
+        params,
+        paramsId,
+        constants: { ...s.constants },
+        minCalibrationReferenceM: this.o.minCalibrationReferenceM,
+      });
+    } catch (e) {
+      await this.quarantineAndAck(item, isLidarError(e) ? e : new LidarError('LIDAR_ERR_BAD_VALUE', `retrieval failed: ${String(e)}`, { file: name }));
+      return;
+    }
+    Object.assign(s.constants, out.newConstants);
+    s.h.uncalibrated += out.uncalibrated.length;
+    s.h.channelErrors += out.channelErrors.length;
+    for (const ce of out.channelErrors) this.o.log('warn', `${name} channel ${ce.channel}: ${ce.error.message}`);
+    if (this.o.archiveDir) {
+      const dir = join(this.o.archiveDir, station, new Date(Number.isFinite(out.timeMs) ? out.timeMs : item.receivedMs).toISOString().slice(0, 10));
+      await this.retrying(station, 'raw archive write', () => writeDurable(dir, name, item.bytes));
+    }
+    const batch: WriteBatch = { profiles: out.profiles, cells: out.cells };
+    if (out.profiles.length > 0) await this.retrying(station, 'store write', () => this.o.store.write(batch));
+    s.h.processed++;
+    if (Number.isFinite(out.timeMs)) {
+      const lag = item.receivedMs - out.timeMs;
+      s.h.lastLagMs = lag;
+      s.lags.push(lag);
+      if (s.lags.length > 100) s.lags.shift();
+      if (out.profiles.length > 0 && !(out.timeMs <= s.h.lastProfileMs)) s.h.lastProfileMs = out.timeMs;
+    }
+    await this.ack(item, 'stored');
+    const summary = { station, file: name, time: Number.isFinite(out.timeMs) ? new Date(out.timeMs).toISOString() : null, channels: out.summary, uncalibrated: out.uncalibrated };
+    this.emit('stored', { ...summary, ids: out.profiles.map((p) => p.id), cells: out.cells.length });
+    if (this.o.announce && out.profiles.length > 0) {
+      this.o.announce(station, summary).catch((e: Error) => this.o.log('warn', `product announcement for ${name} failed: ${e.message}`));
+    }
+  }
+
+  /** Resolves when nothing is queued or running. */
+  idle(): Promise<void> {
+    if (this.running === 0 && this.queued === 0) return Promise.resolve();
+    return new Promise((r) => this.idleWaiters.push(r));
+  }
+
+  /** Stops accepting items and waits for what is queued and running (store retries give up after `graceMs`). */
+  async stop(graceMs = 10_000): Promise<void> {
+    const timer = setTimeout(() => {
+      this.stopping = true;
+    }, graceMs);
+    await this.idle();
+    clearTimeout(timer);
+    this.stopping = true;
+    for (const w of this.spaceWaiters.splice(0)) w();
+  }
+
+  health(): Record<string, StationHealth> {
+    const now = this.o.now();
+    const out: Record<string, StationHealth> = {};
+    for (const [id, s] of this.states) {
+      out[id] = {
+        ...s.h,
+        queueDepth: s.queue.length,
+        inFlight: s.inFlight,
+        maxLagMs: s.lags.length > 0 ? Math.max(...s.lags) : NaN,
+        lastProfileAgeMs: Number.isFinite(s.h.lastProfileMs) ? now - s.h.lastProfileMs : NaN,
+        constants: { ...s.constants },
+      };
+    }
+    return out;
+  }
+
+  /** Queue depths over all stations and of the worker pool. */
+  depths(): { queued: number; running: number; pool: number } {
+    return { queued: this.queued, running: this.running, pool: this.o.pool.depth() };
+  }
+}
+
+function writeDurable(dir: string, name: string, bytes: Uint8Array): void {
+  mkdirSync(dir, { recursive: true });
+  const safe = name.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 120) || 'file';
+  const path = join(dir, safe);
+  const fd = openSync(`${path}.tmp`, 'w');
+  try {
+    writeSync(fd, bytes);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(`${path}.tmp`, path);
+}

@@ -1,0 +1,181 @@
+// The ingest pipeline over the folder source: completeness, calibration of scans from the vertical,
+// quarantine of bad input, idempotent re-ingest, store retries, worker threads = inline results.
+// (Logic tests: the store here is in memory; the real stores are exercised in tests/ingest-e2e.test.ts.)
+import { describe, expect, it, afterEach } from 'vitest';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync, openSync, writeSync, closeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Pipeline } from '../ingest/pipeline.js';
+import { FolderSource } from '../ingest/folder.js';
+import { Quarantine } from '../ingest/quarantine.js';
+import { RetrievalPool } from '../ingest/worker-pool.js';
+import type { JobEnvironment } from '../ingest/job.js';
+import { resolveParams, paramsId } from '../processing/retrieval/params.js';
+import { parseStation } from '../processing/station.js';
+import { districtsFromGeoJson } from '../processing/geometry/grid.js';
+import { loadTerrain } from '../bin/io.js';
+import { MemoryStore } from './memory-store.js';
+
+const ROOT = join(import.meta.dirname, '..');
+const WINTER = join(ROOT, 'fixtures', 'scenarios', 'sofia-winter-inversion');
+const station = parseStation(JSON.parse(readFileSync(join(ROOT, 'config', 'stations', 'sofia.json'), 'utf8')));
+const districts = districtsFromGeoJson(JSON.parse(readFileSync(join(ROOT, 'geodata', 'sofia_districts_24_simplified.geojson'), 'utf8')));
+const env: JobEnvironment = { terrain: loadTerrain(), map: { cellSizeM: 500, maxHeightAglM: 500, districts } };
+const params = resolveParams({ monte_carlo: 0 });
+const files = readdirSync(WINTER).filter((f) => f.startsWith('SF')).sort();
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function setup(poolSize = 0) {
+  const dir = mkdtempSync(join(tmpdir(), 'lidar-pipeline-'));
+  dirs.push(dir);
+  const store = new MemoryStore();
+  const quarantine = new Quarantine(join(dir, 'quarantine'));
+  const pool = new RetrievalPool(env, poolSize);
+  const pipeline = new Pipeline({ store, stations: { sofia: station }, params: () => ({ params, paramsId: paramsId(params) }), quarantine, pool, archiveDir: join(dir, 'archive'), retryMinMs: 10, log: () => undefined });
+  const inbox = join(dir, 'inbox');
+  const source = new FolderSource({ dir: inbox, station: 'sofia', stableMs: 150, pollMs: 50 });
+  return { dir, store, quarantine, pool, pipeline, inbox, source };
+}
+
+async function until(cond: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > timeoutMs) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+describe('pipeline over a watched folder', () => {
+  it('takes every file once complete, calibrates scans from the vertical, quarantines garbage', async () => {
+    const t = setup();
+    await t.pipeline.start();
+    await t.source.start(t.pipeline.sink);
+    const take = files.slice(0, 40); // 2 deg sweep, 6 deg sweep, the 16:12 vertical, the next 2 deg sweep
+    for (const f of take) copyFileSync(join(WINTER, f), join(t.inbox, f));
+    writeFileSync(join(t.inbox, 'garbage.dat'), 'this is not a Licel file\r\n');
+    writeFileSync(join(t.inbox, 'truncated.dat'), readFileSync(join(WINTER, files[0])).subarray(0, 2000));
+    await until(() => t.source.stats().done + t.source.stats().quarantined === take.length + 2);
+    await t.pipeline.idle();
+    await t.source.stop();
+
+    const h = t.pipeline.health().sofia;
+    expect(h.received).toBe(take.length + 2);
+    expect(h.processed).toBe(take.length);
+    expect(h.quarantined).toBe(2);
+    // Scans before the first vertical have no lidar constant; after it, the 532 nm channel is calibrated.
+    const verticalIdx = take.findIndex((f) => f.endsWith('.123000'));
+    expect(verticalIdx).toBeGreaterThan(0);
+    expect(h.constants['532o-glued']).toBeGreaterThan(4.5e13);
+    expect(h.constants['532o-glued']).toBeLessThan(5.5e13);
+    const ids = [...t.store.profilesById.values()];
+    const scans532 = ids.filter((p) => p.channel === '532o-glued' && p.mode === 'scan');
+    expect(scans532.length).toBe(take.length - verticalIdx - 1);
+    expect(ids.filter((p) => p.mode === 'vertical').length).toBe(2); // both wavelengths of the vertical
+    expect(t.store.cells.size).toBeGreaterThan(100);
+    expect([...t.store.cells.values()].some((c) => c.district !== '')).toBe(true);
+    // Files moved; quarantine entries name the problem.
+    expect(readdirSync(join(t.inbox, 'quarantine')).sort()).toEqual(['garbage.dat', 'truncated.dat']);
+    const q = t.quarantine.list();
+    expect(q).toHaveLength(2);
+    for (const e of q) {
+      expect(e.code).toBe('LIDAR_ERR_LICEL_FORMAT');
+      expect(e.message).toMatch(/garbage\.dat|truncated\.dat/);
+      expect(existsSync(e.path)).toBe(true);
+    }
+    // The raw bytes of every processed file are archived.
+    const day = readdirSync(join(t.dir, 'archive', 'sofia'));
+    expect(readdirSync(join(t.dir, 'archive', 'sofia', day[0])).length).toBe(take.length);
+    await t.pool.close();
+  });
+
+  it('takes a file written slowly in pieces only when complete', async () => {
+    const t = setup();
+    await t.pipeline.start();
+    await t.source.start(t.pipeline.sink);
+    const bytes = readFileSync(join(WINTER, files[23])); // the vertical
+    const path = join(t.inbox, files[23]);
+    const fd = openSync(path, 'w');
+    for (let off = 0; off < bytes.length; off += 4096) {
+      writeSync(fd, bytes.subarray(off, Math.min(bytes.length, off + 4096)));
+      await new Promise((r) => setTimeout(r, 60)); // slower than the poll, faster than stableMs
+    }
+    closeSync(fd);
+    await until(() => t.source.stats().done === 1);
+    await t.pipeline.idle();
+    await t.source.stop();
+    expect(t.pipeline.health().sofia.quarantined).toBe(0);
+    expect(t.store.profilesById.size).toBe(2);
+    await t.pool.close();
+  });
+
+  it('re-ingesting the same files overwrites (same ids), and store failures are retried, not lost', async () => {
+    const t = setup();
+    await t.pipeline.start();
+    const take = files.slice(23, 29); // the vertical first, so both passes calibrate the same scans
+    const feed = async () => {
+      for (const f of take) {
+        await t.pipeline.sink({ type: 'item', item: { kind: 'licel', station: 'sofia', bytes: new Uint8Array(readFileSync(join(WINTER, f))), origin: `test:${f}`, name: f, receivedMs: Date.now(), ack: () => undefined } });
+      }
+      await t.pipeline.idle();
+    };
+    await feed();
+    const first = new Map([...t.store.profilesById].map(([k, v]) => [k, v.arrays.beta_aer]));
+    const cellCount = t.store.cells.size;
+    t.store.failNext = 3;
+    await feed();
+    expect(t.pipeline.health().sofia.retried).toBe(3);
+    expect(t.store.profilesById.size).toBe(first.size);
+    expect(t.store.cells.size).toBe(cellCount);
+    for (const [k, v] of t.store.profilesById) expect(v.arrays.beta_aer).toEqual(first.get(k));
+    await t.pool.close();
+  });
+
+  it('worker threads give the same records as inline retrieval', async () => {
+    const a = setup(0);
+    const b = setup(2);
+    for (const t of [a, b]) {
+      await t.pipeline.start();
+      for (const f of files.slice(22, 28)) {
+        await t.pipeline.sink({ type: 'item', item: { kind: 'licel', station: 'sofia', bytes: new Uint8Array(readFileSync(join(WINTER, f))), origin: `test:${f}`, name: f, receivedMs: 0, ack: () => undefined } });
+      }
+      await t.pipeline.idle();
+    }
+    expect([...b.store.profilesById.keys()].sort()).toEqual([...a.store.profilesById.keys()].sort());
+    for (const [k, v] of a.store.profilesById) {
+      const w = b.store.profilesById.get(k)!;
+      expect(w.arrays.pm10).toEqual(v.arrays.pm10);
+      expect(w.arrays.qc).toEqual(v.arrays.qc);
+    }
+    await a.pool.close();
+    await b.pool.close();
+  });
+
+  it('unknown stations, bad status JSON and source rejects are quarantined with their reason; acks follow durability', async () => {
+    const t = setup();
+    await t.pipeline.start();
+    const acks: string[] = [];
+    const item = (station: string | null, kind: 'licel' | 'status', text: string) => ({
+      type: 'item' as const,
+      item: { kind, station, bytes: new TextEncoder().encode(text), origin: `test:${kind}`, receivedMs: Date.now(), ack: (o: string) => void acks.push(o) },
+    });
+    await t.pipeline.sink(item('nowhere', 'licel', 'x'));
+    await t.pipeline.sink(item('sofia', 'status', '{"time": "2018-01-19T16:00:00Z", "laser": {"energy_mj": 180.5}, "shutter": false, "note": "ok"}'));
+    await t.pipeline.sink(item('sofia', 'status', '{not json'));
+    await t.pipeline.sink(item('sofia', 'status', '{"time": "yesterday"}'));
+    const { LidarError } = await import('../processing/errors.js');
+    await t.pipeline.sink({ type: 'reject', reject: { station: 'sofia', origin: 'serial:/dev/x#seq=9', bytes: new Uint8Array([1, 2, 3]), error: new LidarError('LIDAR_ERR_BAD_FRAME', 'bad CRC'), receivedMs: Date.now() } });
+    await t.pipeline.idle();
+    expect(acks.sort()).toEqual(['quarantined', 'quarantined', 'quarantined', 'stored']);
+    const reasons = t.quarantine.list().map((e) => `${e.code} ${e.message}`);
+    expect(reasons.some((r) => /LIDAR_ERR_NOT_FOUND.*unknown station "nowhere"/.test(r))).toBe(true);
+    expect(reasons.some((r) => /status is not UTF-8 JSON/.test(r))).toBe(true);
+    expect(reasons.some((r) => /invalid status time "yesterday"/.test(r))).toBe(true);
+    expect(reasons.some((r) => /LIDAR_ERR_BAD_FRAME.*bad CRC/.test(r))).toBe(true);
+    expect(t.store.healthRecords).toEqual([{ station: 'sofia', timeMs: Date.parse('2018-01-19T16:00:00Z'), values: { 'laser.energy_mj': 180.5, shutter: false, note: 'ok' } }]);
+    await t.pool.close();
+  });
+});

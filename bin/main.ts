@@ -9,13 +9,14 @@ import { simulateCommand } from './commands/simulate.js';
 import { retrieveCommand } from './commands/retrieve.js';
 import { calibrateCommand } from './commands/calibrate.js';
 import { notYetCommand } from './commands/not-yet.js';
+import { replayCommand } from './commands/replay.js';
 
 const commands: Record<string, Command> = {
   licel: licelCommand,
   simulate: simulateCommand,
   serve: notYetCommand('serve', 'the service (issue: Service and API)'),
   retrieve: retrieveCommand,
-  replay: notYetCommand('replay', 'replay into transports (issue: Ingest)'),
+  replay: replayCommand,
   calibrate: calibrateCommand,
 };
 
@@ -28,7 +29,8 @@ commands:
   serve [--config FILE]                 run the service            (not yet implemented)
   retrieve FILE... [--params FILE] [--station FILE] [--met FILE] [--json|--csv] [--average]
                                         run the retrieval chain and print the products
-  replay DIR --to URL [--speed X]       replay recorded files      (not yet implemented)
+  replay DIR --to URL [--speed X] [--loop] [--shift-to-now] [--station FILE]
+                                        play recorded Licel files into mqtt://, serial: or a folder
   calibrate --pm FILE (--aq-station CODE | --aq-lat LAT --aq-lon LON) (FILE... | --products FILE)
             [--params FILE] [--fit-gamma] [--out FILE] [--text]
                                         fit MEE (and gamma) against AQ-station hourly PM

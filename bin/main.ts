@@ -10,11 +10,12 @@ import { retrieveCommand } from './commands/retrieve.js';
 import { calibrateCommand } from './commands/calibrate.js';
 import { notYetCommand } from './commands/not-yet.js';
 import { replayCommand } from './commands/replay.js';
+import { serveCommand } from './commands/serve.js';
 
 const commands: Record<string, Command> = {
   licel: licelCommand,
   simulate: simulateCommand,
-  serve: notYetCommand('serve', 'the service (issue: Service and API)'),
+  serve: serveCommand,
   retrieve: retrieveCommand,
   replay: replayCommand,
   calibrate: calibrateCommand,
@@ -26,7 +27,7 @@ commands:
   licel inspect FILE... [--json]        header and per-dataset summary of Licel raw files
   simulate --scenario NAME --out DIR [--seed N] [--list]
                                         write simulated Licel files and truth.json
-  serve [--config FILE]                 run the service            (not yet implemented)
+  serve [--config FILE]                 run the service (ingest + store; HTTP API not built yet)
   retrieve FILE... [--params FILE] [--station FILE] [--met FILE] [--json|--csv] [--average]
                                         run the retrieval chain and print the products
   replay DIR --to URL [--speed X] [--loop] [--shift-to-now] [--station FILE]

@@ -21,6 +21,8 @@ import type { JobOutput } from './job.js';
 import type { Quarantine } from './quarantine.js';
 import type { InputItem, SourceEvent, SourceSink, AckOutcome } from './source.js';
 import { parseStatus } from './status.js';
+import { decodeLicel } from '../processing/licel/decode.js';
+import { localToUtcMs } from '../processing/time.js';
 import type { RetrievalPool } from './worker-pool.js';
 
 export interface PipelineOptions {
@@ -39,8 +41,8 @@ export interface PipelineOptions {
   perStationConcurrency?: number;
   /** A vertical's lidar constant calibrates scans when its reference starts this far above the lidar (m, default 5000). */
   minCalibrationReferenceM?: number;
-  /** How far back start() looks in the store for the latest constants (ms, default 24 h). */
-  calibrationLookBackMs?: number;
+  /** A vertical's constant calibrates scans measured up to this long after it (ms, default 6 h). */
+  calibrationMaxAgeMs?: number;
   /** Backoff between store retries (ms). */
   retryMinMs?: number;
   retryMaxMs?: number;
@@ -68,14 +70,15 @@ export interface StationHealth {
   lastProfileMs: number;
   lastProfileAgeMs: number;
   lastError: string | null;
-  /** Lidar constants in use, by channel. */
+  /** The newest accepted lidar constant per channel. */
   constants: Record<string, number>;
 }
 
 interface StationState {
   queue: InputItem[];
   inFlight: number;
-  constants: Record<string, number>;
+  /** Accepted lidar constants per channel, by measurement time (ascending). */
+  calibrations: Record<string, Array<{ timeMs: number; value: number }>>;
   h: Omit<StationHealth, 'queueDepth' | 'inFlight' | 'lastProfileAgeMs' | 'maxLagMs' | 'constants'>;
   lags: number[];
 }
@@ -86,7 +89,7 @@ function blankState(): StationState {
   return {
     queue: [],
     inFlight: 0,
-    constants: {},
+    calibrations: {},
     lags: [],
     h: { received: 0, processed: 0, quarantined: 0, retried: 0, uncalibrated: 0, channelErrors: 0, statusRecords: 0, lastLagMs: NaN, lastProfileMs: NaN, lastError: null },
   };
@@ -108,7 +111,7 @@ export class Pipeline extends EventEmitter {
       queueCapacity: 256,
       perStationConcurrency: 1,
       minCalibrationReferenceM: 5000,
-      calibrationLookBackMs: 86_400_000,
+      calibrationMaxAgeMs: 6 * 3_600_000,
       retryMinMs: 200,
       retryMaxMs: 30_000,
       log: (level, message) => (level === 'info' ? console.log : console.error)(`[pipeline] ${level}: ${message}`),
@@ -127,15 +130,46 @@ export class Pipeline extends EventEmitter {
     return s;
   }
 
-  /** Restores the latest accepted lidar constants of every station from the store. */
-  async start(): Promise<void> {
-    const now = this.o.now();
-    for (const id of Object.keys(this.o.stations)) {
-      const s = this.state(id);
-      const metas = await this.o.store.profiles({ station: id, mode: 'vertical', fromMs: now - this.o.calibrationLookBackMs, toMs: now + 1, order: 'desc', limit: 500 });
-      for (const m of metas) if (m.lidarConstant > 0 && !(m.channel in s.constants)) s.constants[m.channel] = m.lidarConstant;
-      if (Object.keys(s.constants).length > 0) this.o.log('info', `station ${id}: lidar constants restored from the store: ${JSON.stringify(s.constants)}`);
+  /** Ready to take items (the calibration state is read from the store lazily, per measurement time). */
+  async start(): Promise<void> {}
+
+  /**
+   * The lidar constants for a measurement at `timeMs`: per channel, the latest accepted vertical at
+   * or before it and at most calibrationMaxAgeMs older. Taken from memory, else from the store (after
+   * a restart, or when items arrive out of order), so a scan gets the same constant however it was
+   * delivered.
+   */
+  private async constantsAt(station: string, timeMs: number): Promise<Record<string, number>> {
+    const s = this.state(station);
+    const pick = () => {
+      const out: Record<string, number> = {};
+      for (const [ch, list] of Object.entries(s.calibrations)) {
+        for (let i = list.length - 1; i >= 0; i--) {
+          if (list[i].timeMs <= timeMs && timeMs - list[i].timeMs <= this.o.calibrationMaxAgeMs) {
+            out[ch] = list[i].value;
+            break;
+          }
+        }
+      }
+      return out;
+    };
+    let out = pick();
+    if (Object.keys(out).length === 0 && Number.isFinite(timeMs)) {
+      const metas = await this.retrying(station, 'store read (calibration)', () =>
+        this.o.store.profiles({ station, mode: 'vertical', fromMs: timeMs - this.o.calibrationMaxAgeMs, toMs: timeMs + 1, order: 'desc', limit: 200 }),
+      );
+      for (const m of metas) if (m.lidarConstant > 0) this.remember(s, m.channel, m.timeMs, m.lidarConstant);
+      out = pick();
     }
+    return out;
+  }
+
+  private remember(s: StationState, channel: string, timeMs: number, value: number): void {
+    const list = (s.calibrations[channel] ??= []);
+    if (list.some((c) => c.timeMs === timeMs)) return;
+    list.push({ timeMs, value });
+    list.sort((a, b) => a.timeMs - b.timeMs);
+    if (list.length > 64) list.shift();
   }
 
   private async accept(event: SourceEvent): Promise<void> {
@@ -249,6 +283,21 @@ export class Pipeline extends EventEmitter {
     const s = this.state(station);
     const { params, paramsId } = this.o.params(station);
     const name = item.name ?? `${station}-${item.receivedMs}`;
+    let timeMs: number;
+    try {
+      const header = decodeLicel(item.bytes, name).header;
+      timeMs = localToUtcMs(header.startLocal, this.o.stations[station].timezone);
+    } catch (e) {
+      await this.quarantineAndAck(item, isLidarError(e) ? e : new LidarError('LIDAR_ERR_LICEL_FORMAT', String(e), { file: name }));
+      return;
+    }
+    let constants: Record<string, number>;
+    try {
+      constants = await this.constantsAt(station, timeMs);
+    } catch (e) {
+      this.o.log('warn', `${item.origin} left unacknowledged: ${(e as Error).message}`);
+      return;
+    }
     let out: JobOutput;
     try {
       out = await this.o.pool.run({
@@ -258,14 +307,14 @@ export class Pipeline extends EventEmitter {
         station: this.o.stations[station],
         params,
         paramsId,
-        constants: { ...s.constants },
+        constants,
         minCalibrationReferenceM: this.o.minCalibrationReferenceM,
       });
     } catch (e) {
       await this.quarantineAndAck(item, isLidarError(e) ? e : new LidarError('LIDAR_ERR_BAD_VALUE', `retrieval failed: ${String(e)}`, { file: name }));
       return;
     }
-    Object.assign(s.constants, out.newConstants);
+    for (const p of out.profiles) if (p.lidarConstant > 0) this.remember(s, p.channel, p.timeMs, p.lidarConstant);
     s.h.uncalibrated += out.uncalibrated.length;
     s.h.channelErrors += out.channelErrors.length;
     for (const ce of out.channelErrors) this.o.log('warn', `${name} channel ${ce.channel}: ${ce.error.message}`);
@@ -318,7 +367,7 @@ export class Pipeline extends EventEmitter {
         inFlight: s.inFlight,
         maxLagMs: s.lags.length > 0 ? Math.max(...s.lags) : NaN,
         lastProfileAgeMs: Number.isFinite(s.h.lastProfileMs) ? now - s.h.lastProfileMs : NaN,
-        constants: { ...s.constants },
+        constants: Object.fromEntries(Object.entries(s.calibrations).map(([ch, l]) => [ch, l[l.length - 1].value])),
       };
     }
     return out;

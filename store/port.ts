@@ -158,6 +158,8 @@ export interface CellSumRow {
   timeMs: number;
   /** The cell id, district code or station id, by groupBy. */
   key: string;
+  /** With groupBy 'cell': the cell's district code ("" outside every district). Added for the map view; adapters fill it. */
+  district?: string;
   n: number;
   pm10Sum: number;
   pm25Sum: number;
@@ -216,4 +218,17 @@ export function profileId(station: string, channel: string, timeMs: number): str
 /** Channel key from wavelength, polarisation and kind: "532o-glued". */
 export function channelKey(wavelengthNm: number, polarization: string, kind: string): string {
   return `${Math.round(wavelengthNm)}${polarization}-${kind}`;
+}
+
+/** The parts of a profileId(), or null when `id` is not `${station}:${channel}:${timeMs}` (channel may contain ':'). */
+export function parseProfileId(id: string): { station: string; channel: string; timeMs: number } | null {
+  if (typeof id !== 'string' || id.length > 1024) return null;
+  const first = id.indexOf(':');
+  const last = id.lastIndexOf(':');
+  if (first <= 0 || last <= first + 1) return null;
+  const time = id.slice(last + 1);
+  if (!/^(0|[1-9][0-9]{0,15})$/.test(time)) return null;
+  const timeMs = Number(time);
+  if (!Number.isSafeInteger(timeMs)) return null;
+  return { station: id.slice(0, first), channel: id.slice(first + 1, last), timeMs };
 }

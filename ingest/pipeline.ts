@@ -282,11 +282,13 @@ export class Pipeline extends EventEmitter {
   private async processLicel(station: string, item: InputItem): Promise<void> {
     const s = this.state(station);
     const { params, paramsId } = this.o.params(station);
-    const name = item.name ?? `${station}-${item.receivedMs}`;
+    // Without a transport file name (MQTT, serial) the Licel header's own file name is used.
+    let name = item.name ?? item.origin;
     let timeMs: number;
     try {
       const header = decodeLicel(item.bytes, name).header;
       timeMs = localToUtcMs(header.startLocal, this.o.stations[station].timezone);
+      if (item.name === undefined && /^[A-Za-z0-9._-]{1,64}$/.test(header.fileName)) name = header.fileName;
     } catch (e) {
       await this.quarantineAndAck(item, isLidarError(e) ? e : new LidarError('LIDAR_ERR_LICEL_FORMAT', String(e), { file: name }));
       return;

@@ -8,7 +8,6 @@ import { licelCommand } from './commands/licel.js';
 import { simulateCommand } from './commands/simulate.js';
 import { retrieveCommand } from './commands/retrieve.js';
 import { calibrateCommand } from './commands/calibrate.js';
-import { notYetCommand } from './commands/not-yet.js';
 import { replayCommand } from './commands/replay.js';
 import { serveCommand } from './commands/serve.js';
 

@@ -29,10 +29,9 @@ const tmp = mkdtempSync(join(tmpdir(), 'lidar-e2e-'));
 const children = new Set<ChildProcess>();
 let broker: MosquittoBroker | null = null;
 afterAll(async () => {
-  if (process.env.KEEP_E2E) return;
   for (const c of children) c.kill('SIGKILL');
   await broker?.cleanup();
-  rmSync(tmp, { recursive: true, force: true });
+  if (!process.env.KEEP_E2E) rmSync(tmp, { recursive: true, force: true }); // KEEP_E2E=1 keeps the logs and database
 });
 
 /** What an uninterrupted, in-order run stores (the known answer). */

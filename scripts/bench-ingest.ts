@@ -13,7 +13,7 @@
  * Writes docs/bench/ingest.json.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
-import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { encodeLicel } from '../processing/licel/encode.js';
@@ -23,7 +23,7 @@ import { paramsId, resolveParams } from '../processing/retrieval/params.js';
 import { districtsFromGeoJson } from '../processing/geometry/grid.js';
 import { Pipeline } from '../ingest/pipeline.js';
 import { Quarantine } from '../ingest/quarantine.js';
-import { RetrievalPool } from '../ingest/worker-pool.js';
+import { defaultPoolSize, RetrievalPool } from '../ingest/worker-pool.js';
 import { MqttSource } from '../ingest/mqtt/source.js';
 import { connectPublisher } from '../ingest/mqtt/publisher.js';
 import { createEmbeddedBackend } from '../store/embedded/backend.js';
@@ -50,7 +50,7 @@ async function run(): Promise<void> {
   const env = { terrain: loadTerrain(), map: { cellSizeM: 500, maxHeightAglM: 500, districts } };
   const broker = await startMosquitto();
   const dir = mkdtempSync(join(tmpdir(), 'lidar-bench-ingest-'));
-  const workers = availableParallelism();
+  const workers = Number(process.env.BENCH_INGEST_WORKERS ?? defaultPoolSize());
   const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version, loadavg: loadavg() };
   console.log(`ingest benchmark${quick ? ' (--quick)' : ''}: ${machine.cpu}, ${machine.cores} cores, ${workers} retrieval workers, Node ${machine.node}`);
 

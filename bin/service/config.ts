@@ -4,10 +4,10 @@
  * docs/configuration.md. Without a file: the embedded store under ./data and the recorded Sofia winter
  * scenario replayed as if live.
  */
-import { availableParallelism } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { LidarError } from '../../processing/errors.js';
 import { REPO_ROOT, readJson } from '../io.js';
+import { defaultPoolSize } from '../../ingest/worker-pool.js';
 
 export interface StoreConfig {
   kind: 'embedded' | 'influx';
@@ -188,7 +188,7 @@ export function loadServiceConfig(file: string | undefined, env: NodeJS.ProcessE
     store,
     sources,
     pipeline: {
-      workers: r.num(p.workers, 'pipeline.workers', Math.max(1, availableParallelism()), 0, 64, true),
+      workers: r.num(p.workers, 'pipeline.workers', defaultPoolSize(), 0, 64, true),
       queueCapacity: r.num(p.queue_capacity, 'pipeline.queue_capacity', 256, 1, 100_000, true),
       archiveRaw: r.bool(p.archive_raw, 'pipeline.archive_raw', true),
       minCalibrationReferenceM: r.num(p.min_calibration_reference_m, 'pipeline.min_calibration_reference_m', 5000, 0, 30_000),

@@ -1,6 +1,6 @@
 /**
  * `npx tsx scripts/bench-store-influx.ts [--url http://host:8086] [--days 7] [--cell-days 30] [--repeats 15] [--inflight 1] [--out FILE]`:
- * benchmark of the InfluxDB store (docs/storage-influx.md) through the ResultStore, on the same
+ * benchmark of the InfluxDB store (docs/storage.md ("InfluxDB adapter")) through the ResultStore, on the same
  * synthetic winter-scenario workload as the embedded store's benchmark (scripts/bench-store-embedded.ts:
  * every 15 min a 17-ray PPI at 2 deg, a 6-ray sector at 6 deg and a vertical, both glued channels,
  * 1800-bin profiles with all 11 arrays, ~25 cell contributions per scan profile). Starts its own

@@ -1,7 +1,7 @@
 /**
  * `createInfluxBackend()`: the StoreBackend over InfluxDB's v1-compatible HTTP API (schema in
  * schema.ts, batching/retries/spool in writer.ts, roll-ups in rollup.ts, queries built with
- * influxql.ts). Documented in docs/storage-influx.md.
+ * influxql.ts). Documented in docs/storage.md ("InfluxDB adapter").
  */
 import { join as joinPath } from 'node:path';
 import { LidarError } from '../../processing/errors.js';

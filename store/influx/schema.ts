@@ -1,5 +1,5 @@
 /**
- * The InfluxDB schema of the store (documented in docs/storage-influx.md): measurement, tag and field
+ * The InfluxDB schema of the store (documented in docs/storage.md ("InfluxDB adapter")): measurement, tag and field
  * names, and the encoding of port records into line protocol and back from /query rows.
  *
  *   profile  (rp raw)  tags station, channel, mode            one point per profile at timeMs

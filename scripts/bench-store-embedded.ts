@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createEmbeddedBackend } from '../store/embedded/index.js';
-import { createResultStore } from '../store/result-store.js';
+import { createResultStore, type ResultStore } from '../store/result-store.js';
 import { PROFILE_ARRAY_NAMES, profileId, type CellRecord, type ProfileRecord, type WriteBatch } from '../store/port.js';
 
 export const SYNTH_STATION = 'sofia';
@@ -205,6 +205,41 @@ function p50(xs: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
+/**
+ * The user queries both store benchmarks time (through the ResultStore, on synthBatches data that
+ * starts at `start` and has `cellDays` days of cycles): p50 and minimum over `repeats` after a warm-up.
+ * Throws when a query finds no data (a benchmark of empty answers would mean nothing).
+ */
+export async function measureStoreQueries(rs: ResultStore, start: number, cellDays: number, repeats: number): Promise<Record<string, { p50Ms: number; minMs: number }>> {
+  const end = start + cellDays * 96 * CYCLE_MS;
+  const ch = SYNTH_CHANNELS[0];
+  const q = { station: SYNTH_STATION, channel: ch };
+  // During the last ray of the last cycle's 2 deg PPI (17 rays), before the 6 deg sector starts.
+  const afterPpi = end - CYCLE_MS + CYCLE[16].offsetMs + 25_000;
+  const queries: Record<string, () => Promise<unknown>> = {
+    'latest map (pm10, 17-ray PPI)': () => rs.latestMap({ ...q, product: 'pm10', nowMs: afterPpi }),
+    'latest polar (pm10, 17 rays)': () => rs.latestPolar({ ...q, product: 'pm10', nowMs: afterPpi }),
+    '24 h curtain 288 x 200 (beta_aer)': () => rs.curtain({ ...q, product: 'beta_aer', fromMs: end - 86_400_000, toMs: end, width: 288, height: 200, heightMinM: 600, heightMaxM: 5600 }),
+    '30-day hourly district series': () => rs.series({ ...q, product: 'pm10', target: { district: '13' }, fromMs: end - 30 * 86_400_000, toMs: end, resolution: '1h' }),
+    '30-day district statistics': () => rs.districtStats({ ...q, product: 'pm10', fromMs: end - 30 * 86_400_000, toMs: end }),
+    'profile with all arrays': () => rs.profile(`${SYNTH_STATION}:${ch}:${end - CYCLE_MS}`),
+  };
+  const latencies: Record<string, { p50Ms: number; minMs: number }> = {};
+  for (const [name, run] of Object.entries(queries)) {
+    const result = await run();
+    const empty = result === null || (Array.isArray(result) && result.length === 0) || (typeof result === 'object' && 'districts' in result && (result as { districts: unknown[] }).districts.length === 0);
+    if (empty) throw new Error(`benchmark query "${name}" found no data`);
+    const times: number[] = [];
+    for (let i = 0; i < repeats; i++) {
+      const t = performance.now();
+      await run();
+      times.push(performance.now() - t);
+    }
+    latencies[name] = { p50Ms: Number(p50(times).toFixed(2)), minMs: Number(Math.min(...times).toFixed(2)) };
+  }
+  return latencies;
+}
+
 export async function benchEmbeddedStore(options: BenchStoreOptions = {}): Promise<object> {
   const days = options.days ?? 7;
   const cellDays = Math.max(days, options.cellDays ?? 30);
@@ -233,32 +268,7 @@ export async function benchEmbeddedStore(options: BenchStoreOptions = {}): Promi
       cells += b.cells!.length;
     }
     await rs.flush();
-    const end = start + cellDays * 96 * CYCLE_MS;
-    const ch = SYNTH_CHANNELS[0];
-    const q = { station: SYNTH_STATION, channel: ch };
-    // During the last ray of the last cycle's 2 deg PPI (17 rays), before the 6 deg sector starts.
-    const afterPpi = end - CYCLE_MS + CYCLE[16].offsetMs + 25_000;
-    const queries: Record<string, () => Promise<unknown>> = {
-      'latest map (pm10, 17-ray PPI)': () => rs.latestMap({ ...q, product: 'pm10', nowMs: afterPpi }),
-      'latest polar (pm10, 17 rays)': () => rs.latestPolar({ ...q, product: 'pm10', nowMs: afterPpi }),
-      '24 h curtain 288 x 200 (beta_aer)': () => rs.curtain({ ...q, product: 'beta_aer', fromMs: end - 86_400_000, toMs: end, width: 288, height: 200, heightMinM: 600, heightMaxM: 5600 }),
-      '30-day hourly district series': () => rs.series({ ...q, product: 'pm10', target: { district: '13' }, fromMs: end - 30 * 86_400_000, toMs: end, resolution: '1h' }),
-      '30-day district statistics': () => rs.districtStats({ ...q, product: 'pm10', fromMs: end - 30 * 86_400_000, toMs: end }),
-      'profile with all arrays': () => rs.profile(`${SYNTH_STATION}:${ch}:${end - CYCLE_MS}`),
-    };
-    const latencies: Record<string, { p50Ms: number; minMs: number }> = {};
-    for (const [name, run] of Object.entries(queries)) {
-      const result = await run();
-      const empty = result === null || (Array.isArray(result) && result.length === 0) || (typeof result === 'object' && 'districts' in result && (result as { districts: unknown[] }).districts.length === 0);
-      if (empty) throw new Error(`benchmark query "${name}" found no data`);
-      const times: number[] = [];
-      for (let i = 0; i < repeats; i++) {
-        const t = performance.now();
-        await run();
-        times.push(performance.now() - t);
-      }
-      latencies[name] = { p50Ms: Number(p50(times).toFixed(2)), minMs: Number(Math.min(...times).toFixed(2)) };
-    }
+    const latencies = await measureStoreQueries(rs, start, cellDays, repeats);
     await rs.close();
     const bytes = [path, `${path}-wal`].filter(existsSync).reduce((s, f) => s + statSync(f).size, 0);
     return {

@@ -20,7 +20,7 @@ import { parseArgs } from 'node:util';
 import { createInfluxBackend } from '../store/influx/index.js';
 import { createResultStore } from '../store/result-store.js';
 import { startInfluxd } from '../tests/harness/influxd.js';
-import { CYCLE, CYCLE_MS, SYNTH_ARRAY_BYTES, SYNTH_CHANNELS, SYNTH_STATION, synthBatches } from './bench-store-embedded.js';
+import { CYCLE_MS, measureStoreQueries, SYNTH_ARRAY_BYTES, synthBatches } from './bench-store-embedded.js';
 
 export interface BenchInfluxOptions {
   /** Days of full data (profiles + cells), default 7. */
@@ -31,11 +31,6 @@ export interface BenchInfluxOptions {
   repeats?: number;
   /** write() calls outstanding at once (default 1: each cycle is awaited, like one station's pipeline). */
   inflight?: number;
-}
-
-function p50(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
 /** Bytes of all files under a directory (influxd's data + wal). */
@@ -114,31 +109,7 @@ export async function benchInfluxStore(url?: string, options: BenchInfluxOptions
       district_1h: seriesKeys.district.size,
       district_1d: seriesKeys.district.size,
     };
-    const end = start + cellDays * 96 * CYCLE_MS;
-    const ch = SYNTH_CHANNELS[0];
-    const q = { station: SYNTH_STATION, channel: ch };
-    const afterPpi = end - CYCLE_MS + CYCLE[16].offsetMs + 25_000;
-    const queries: Record<string, () => Promise<unknown>> = {
-      'latest map (pm10, 17-ray PPI)': () => rs.latestMap({ ...q, product: 'pm10', nowMs: afterPpi }),
-      'latest polar (pm10, 17 rays)': () => rs.latestPolar({ ...q, product: 'pm10', nowMs: afterPpi }),
-      '24 h curtain 288 x 200 (beta_aer)': () => rs.curtain({ ...q, product: 'beta_aer', fromMs: end - 86_400_000, toMs: end, width: 288, height: 200, heightMinM: 600, heightMaxM: 5600 }),
-      '30-day hourly district series': () => rs.series({ ...q, product: 'pm10', target: { district: '13' }, fromMs: end - 30 * 86_400_000, toMs: end, resolution: '1h' }),
-      '30-day district statistics': () => rs.districtStats({ ...q, product: 'pm10', fromMs: end - 30 * 86_400_000, toMs: end }),
-      'profile with all arrays': () => rs.profile(`${SYNTH_STATION}:${ch}:${end - CYCLE_MS}`),
-    };
-    const latencies: Record<string, { p50Ms: number; minMs: number }> = {};
-    for (const [name, query] of Object.entries(queries)) {
-      const result = await query();
-      const empty = result === null || (Array.isArray(result) && result.length === 0) || (typeof result === 'object' && 'districts' in result && (result as { districts: unknown[] }).districts.length === 0);
-      if (empty) throw new Error(`benchmark query "${name}" found no data`);
-      const times: number[] = [];
-      for (let i = 0; i < repeats; i++) {
-        const t = performance.now();
-        await query();
-        times.push(performance.now() - t);
-      }
-      latencies[name] = { p50Ms: Number(p50(times).toFixed(2)), minMs: Number(Math.min(...times).toFixed(2)) };
-    }
+    const latencies = await measureStoreQueries(rs, start, cellDays, repeats);
     return {
       command: `npx tsx scripts/bench-store-influx.ts --days ${days} --cell-days ${cellDays} --repeats ${repeats} --inflight ${inflight}${url === undefined ? '' : ' --url ' + url}`,
       machine: { cpus: cpus().length, model: cpus()[0]?.model ?? '?', node: process.version, influxd: url === undefined ? 'own influxd (tests/harness), same machine' : url },

@@ -13,9 +13,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort, trackChild } from './processes.js';
 
 export interface InfluxdOptions {
   /** Use this directory (kept on stop) instead of a fresh temporary one (removed on stop). */
@@ -45,36 +45,7 @@ export interface InfluxdHandle {
   running(): boolean;
 }
 
-const live = new Set<ChildProcess>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const child of live) {
-      try {
-        child.kill('SIGKILL');
-      } catch {
-        /* already gone */
-      }
-    }
-  });
-}
-
-/** A port that was free a moment ago (listen(0) on 127.0.0.1). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 function configText(dir: string, httpPort: number, rpcPort: number): string {
   return [
@@ -122,7 +93,6 @@ function waitExit(child: ChildProcess): Promise<void> {
 }
 
 export async function startInfluxd(opts: InfluxdOptions = {}): Promise<InfluxdHandle> {
-  installExitHook();
   const ownDir = opts.dataDir === undefined;
   const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), 'lidar-influxd-')));
   await mkdir(dataDir, { recursive: true });
@@ -143,8 +113,7 @@ export async function startInfluxd(opts: InfluxdOptions = {}): Promise<InfluxdHa
     logTail = [];
     const proc = spawn(binary, ['-config', configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
     child = proc;
-    live.add(proc);
-    proc.once('exit', () => live.delete(proc));
+    trackChild(proc);
     let partial = '';
     proc.stderr?.setEncoding('utf8');
     proc.stderr?.on('data', (text: string) => {

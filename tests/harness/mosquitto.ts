@@ -12,24 +12,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, connect as tcpConnect } from 'node:net';
+import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort, trackChild } from './processes.js';
 
 export const MOSQUITTO_BIN = process.env.MOSQUITTO_BIN ?? '/usr/sbin/mosquitto';
-
-const live = new Set<ChildProcess>();
-let exitHookInstalled = false;
-function track(proc: ChildProcess): void {
-  live.add(proc);
-  proc.once('exit', () => live.delete(proc));
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.once('exit', () => {
-      for (const p of live) p.kill('SIGKILL');
-    });
-  }
-}
 
 /**
  * The exit hook above does not run when the test process is SIGKILLed (a vitest timeout, a killed
@@ -70,17 +58,7 @@ export interface MosquittoBroker {
   log(): string;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 function canConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -130,7 +108,7 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
   const launch = async (): Promise<void> => {
     const proc = spawn(MOSQUITTO_BIN, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
     child = proc;
-    track(proc);
+    trackChild(proc);
     reapWithParent(proc);
     exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
     let spawnError: Error | null = null;

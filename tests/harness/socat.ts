@@ -12,6 +12,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { releaseDir, trackChild, trackDir } from './processes.js';
 
 export const SOCAT_BIN = process.env.SOCAT_BIN ?? '/usr/bin/socat';
 
@@ -26,28 +27,6 @@ export interface PtyPair {
   restart(): Promise<void>;
   /** socat's stderr so far (for failure messages). */
   log(): string;
-}
-
-const live = new Set<ChildProcess>();
-const ownDirs = new Set<string>();
-let exitHookInstalled = false;
-/** socat outlives a parent that dies without cleanup: kill it on exit and on SIGINT/SIGTERM/SIGHUP. */
-function killAllOnExit(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  const killAll = () => {
-    for (const p of live) p.kill('SIGKILL');
-    for (const d of ownDirs) rmSync(d, { recursive: true, force: true });
-  };
-  process.once('exit', killAll);
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    const onSignal = () => {
-      killAll();
-      // Then die of the signal as if nobody had listened (unless someone else handles it).
-      if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
-    };
-    process.once(sig, onSignal);
-  }
 }
 
 export interface PtyPairOptions {
@@ -72,11 +51,10 @@ export async function startPtyPair(dirOrOptions?: string | PtyPairOptions): Prom
   const base = dir ?? mkdtempSync(join(tmpdir(), 'lidar-pm-pty-'));
   const a = join(base, 'ttyA');
   const b = join(base, 'ttyB');
-  if (ownDir) ownDirs.add(base);
+  if (ownDir) trackDir(base);
   let child: ChildProcess | null = null;
   let exited: Promise<void> = Promise.resolve();
   let logText = '';
-  killAllOnExit();
 
   const launch = (): Promise<void> =>
     new Promise((resolve, reject) => {
@@ -85,9 +63,8 @@ export async function startPtyPair(dirOrOptions?: string | PtyPairOptions): Prom
         stdio: ['ignore', 'ignore', 'pipe'],
       });
       child = proc;
-      live.add(proc);
+      trackChild(proc);
       exited = new Promise<void>((res) => proc.once('exit', () => res()));
-      void exited.then(() => live.delete(proc));
       let settled = false;
       const timer = setTimeout(() => {
         if (settled) return;
@@ -134,7 +111,7 @@ export async function startPtyPair(dirOrOptions?: string | PtyPairOptions): Prom
       await kill();
       if (ownDir) {
         rmSync(base, { recursive: true, force: true });
-        ownDirs.delete(base);
+        releaseDir(base);
       }
     },
     async restart() {

@@ -288,6 +288,7 @@ export class Pipeline extends EventEmitter {
     try {
       const header = decodeLicel(item.bytes, name).header;
       timeMs = localToUtcMs(header.startLocal, this.o.stations[station].timezone);
+      checkTimes(timeMs, localToUtcMs(header.stopLocal, this.o.stations[station].timezone), item.receivedMs, name);
       if (item.name === undefined && /^[A-Za-z0-9._-]{1,64}$/.test(header.fileName)) name = header.fileName;
     } catch (e) {
       await this.quarantineAndAck(item, isLidarError(e) ? e : new LidarError('LIDAR_ERR_LICEL_FORMAT', String(e), { file: name }));
@@ -379,6 +380,18 @@ export class Pipeline extends EventEmitter {
   depths(): { queued: number; running: number; pool: number } {
     return { queued: this.queued, running: this.running, pool: this.o.pool.depth() };
   }
+}
+
+/** Longest measurement one file may span, and how far ahead of the arrival clock it may claim to be. */
+const MAX_DURATION_MS = 86_400_000;
+const MAX_CLOCK_AHEAD_MS = 3_600_000;
+
+/** Rejects headers whose times cannot be right (the file would be stored at a wrong time). */
+function checkTimes(startMs: number, stopMs: number, receivedMs: number, file: string): void {
+  const iso = (t: number) => new Date(t).toISOString();
+  if (stopMs < startMs) throw new LidarError('LIDAR_ERR_LICEL_FORMAT', `impossible header: stop ${iso(stopMs)} before start ${iso(startMs)}`, { file, field: 'stop time' });
+  if (stopMs - startMs > MAX_DURATION_MS) throw new LidarError('LIDAR_ERR_LICEL_FORMAT', `impossible header: the measurement spans ${((stopMs - startMs) / 3_600_000).toFixed(1)} h (at most 24 h)`, { file, field: 'stop time' });
+  if (startMs > receivedMs + MAX_CLOCK_AHEAD_MS) throw new LidarError('LIDAR_ERR_LICEL_FORMAT', `impossible header: start ${iso(startMs)} is after its arrival ${iso(receivedMs)} (station clock or time zone wrong?)`, { file, field: 'start time' });
 }
 
 function writeDurable(dir: string, name: string, bytes: Uint8Array): void {

@@ -178,4 +178,31 @@ describe('pipeline over a watched folder', () => {
     expect(t.store.healthRecords).toEqual([{ station: 'sofia', timeMs: Date.parse('2018-01-19T16:00:00Z'), values: { 'laser.energy_mj': 180.5, shutter: false, note: 'ok' } }]);
     await t.pool.close();
   });
+
+  it('impossible headers and files the retrieval cannot use are quarantined with the reason', async () => {
+    const t = setup();
+    await t.pipeline.start();
+    const { decodeLicel } = await import('../processing/licel/decode.js');
+    const { encodeLicel } = await import('../processing/licel/encode.js');
+    const base = decodeLicel(new Uint8Array(readFileSync(join(WINTER, files[23]))), files[23]);
+    const variant = (name: string, header: object, datasets = base.datasets) => ({ name, bytes: encodeLicel({ ...base, header: { ...base.header, ...header }, datasets }) });
+    const cases = [
+      variant('stop-before-start', { startLocal: '2018-01-19T18:12:30', stopLocal: '2018-01-19T18:12:00' }),
+      variant('two-days', { stopLocal: '2018-01-21T18:12:30' }),
+      variant('future', { startLocal: '2030-01-01T00:00:00', stopLocal: '2030-01-01T00:00:30' }),
+      variant('no-shots', {}, base.datasets.map((d) => ({ ...d, shots: 0 }))),
+    ];
+    for (const c of cases) {
+      await t.pipeline.sink({ type: 'item', item: { kind: 'licel', station: 'sofia', bytes: c.bytes, origin: `test:${c.name}`, name: c.name, receivedMs: Date.UTC(2018, 0, 19, 17), ack: () => undefined } });
+    }
+    await t.pipeline.idle();
+    const reasons = Object.fromEntries(t.quarantine.list().map((e) => [e.message.split(/[,:]/)[0], e.message]));
+    if (Object.keys(reasons).length !== 4) throw new Error(JSON.stringify(t.quarantine.list().map((e) => e.message)));
+    expect(reasons['stop-before-start']).toMatch(/impossible header: stop .* before start/);
+    expect(reasons['two-days']).toMatch(/spans 48.0 h/);
+    expect(reasons['future']).toMatch(/is after its arrival/);
+    expect(reasons['no-shots']).toMatch(/0 shots/);
+    expect(t.store.profilesById.size).toBe(0);
+    await t.pool.close();
+  });
 });

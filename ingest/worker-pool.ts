@@ -1,5 +1,5 @@
 /**
- * A pool of retrieval worker threads (size = cores - 1 by default; 0 = run jobs inline on the main
+ * A pool of retrieval worker threads (one per core by default; 0 = run jobs inline on the main
  * thread, same code). Jobs queue when every worker is busy; a worker that dies is replaced and its
  * job fails with a LidarError (the pipeline quarantines the input), so one poisonous file cannot
  * stop the pool.
@@ -24,11 +24,11 @@ interface Slot {
 type Reply = { id: number; ok: true; output: JobOutput } | { id: number; ok: false; error: { code: ErrorCode; message: string; file?: string; offset?: number; field?: string } };
 
 /**
- * One worker per core but one: the main thread is busy too (transport, Licel header, store writes),
- * and on 2 cores 1 worker ingests faster than 2 (scripts/bench-ingest.ts: 79 vs 61 files/s).
+ * One worker per core (scripts/bench-ingest.ts on 2 cores: 128-135 files/s with 2 workers, 110 with
+ * 1; the main thread's share — transport, Licel header, store writes — fits beside them).
  */
 export function defaultPoolSize(): number {
-  return Math.max(1, availableParallelism() - 1);
+  return Math.max(1, availableParallelism());
 }
 
 export class RetrievalPool {

@@ -3,7 +3,7 @@
  * embedded adapter promises: one file on disk after close, a second connection reading while the
  * first writes, retention pruning that keeps the roll-ups, rejected huge or malformed input.
  */
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -54,6 +54,32 @@ describe('embedded store specifics', () => {
     await b.open();
     return b;
   }
+
+  it('does not write trailing NaNs of long records, and reads them back bit-exact', async () => {
+    const dir = tempDir();
+    const bins = 16380;
+    const tailNaN = (k: number) => Float32Array.from({ length: bins }, (_, i) => (i < 3000 ? k + i * 1e-3 : NaN));
+    const odd = tailNaN(9);
+    new Uint32Array(odd.buffer)[bins - 1] = 0x7fc00001; // a non-canonical NaN at the end is data: kept
+    const arrays = { beta_aer: tailNaN(1), alpha_aer: tailNaN(2), pm10: odd, qc: new Uint8Array(bins).fill(8) };
+    const sizes: number[] = [];
+    for (const [i, withNaNTail] of [true, false].entries()) {
+      const path = join(dir, `s${i}.sqlite`);
+      const b = await opened(path);
+      const a = withNaNTail ? arrays : { ...arrays, beta_aer: arrays.beta_aer.map((v) => (Number.isNaN(v) ? 0 : v)), alpha_aer: arrays.alpha_aer.map((v) => (Number.isNaN(v) ? 0 : v)) };
+      await b.write({ profiles: [makeProfile({ timeMs: T, bins, arrays: a })] });
+      const [rec] = await b.profileArrays('sofia', [profileId('sofia', '532o-glued', T)]);
+      for (const name of ['beta_aer', 'alpha_aer', 'pm10', 'qc'] as const) {
+        const got = rec.arrays[name]!;
+        expect(got.length).toBe(bins);
+        expect(new Uint8Array(got.buffer, got.byteOffset, got.byteLength)).toEqual(new Uint8Array(a[name].buffer, a[name].byteOffset, a[name].byteLength));
+      }
+      await b.close();
+      open.splice(open.indexOf(b), 1);
+      sizes.push(readdirSync(dir).filter((f) => f.startsWith(`s${i}.sqlite`)).reduce((sum, f) => sum + statSync(join(dir, f)).size, 0));
+    }
+    expect(sizes[0]).toBeLessThan(sizes[1] - 2 * 4 * (bins - 3000) * 0.9); // two arrays' NaN tails not stored
+  });
 
   it('is one file on disk after close', async () => {
     const dir = tempDir();

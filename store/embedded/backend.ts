@@ -274,7 +274,7 @@ class EmbeddedBackend implements StoreBackend {
           if (names.length > 0) {
             for (const a of getArrays.all(k.station, k.channel, k.timeMs, wanted)) {
               const name = String(a.name) as ProfileArrayName;
-              (rec.arrays as Record<string, Float32Array | Uint8Array>)[name] = blobToArray(name, a.data as Uint8Array, meta.id);
+              (rec.arrays as Record<string, Float32Array | Uint8Array>)[name] = blobToArray(name, a.data as Uint8Array, meta.id, meta.bins);
             }
           }
           out.push(rec);

@@ -50,6 +50,7 @@ export class RetrievalPool {
       const job = slot.job;
       if (!job || job.id !== msg.id) return;
       slot.job = null;
+      worker.unref();
       if (msg.ok) job.resolve(msg.output);
       else {
         const { code, message, ...where } = msg.error;
@@ -98,6 +99,7 @@ export class RetrievalPool {
       if (slot.job) continue;
       const job = this.queue.shift()!;
       slot.job = job;
+      slot.worker.ref(); // a job in flight keeps the process alive; an idle pool does not
       const bytes = job.input.bytes.slice(); // own buffer, transferred
       slot.worker.postMessage({ id: job.id, input: { ...job.input, bytes } }, [bytes.buffer]);
     }

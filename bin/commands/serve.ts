@@ -14,9 +14,12 @@ export const serveCommand: Command = async (args) => {
   const service = await startService(config);
   defaultLog('info', `lidar-pm serving: store ${config.store.kind === 'embedded' ? config.store.path : config.store.url}, sources ${service.sources.map((s) => s.name).join(', ')}`);
   defaultLog('warn', 'the HTTP API and dashboard are not built yet (issue "Service and API"); this process ingests and stores only');
+  // Runs until signalled, even when no source holds the event loop (a replay that has ended).
+  const keepAlive = setInterval(() => undefined, 1 << 30);
   await new Promise<void>((resolve) => {
     const onSignal = (sig: string) => {
       defaultLog('info', `${sig}: shutting down (draining the pipeline, flushing the store)`);
+      clearInterval(keepAlive);
       resolve();
     };
     process.once('SIGINT', () => onSignal('SIGINT'));

@@ -5,6 +5,7 @@
  * bounded look-back. Pure parts: ./scan.ts (scan detection), ./curtain.ts (downsampling),
  * ./limits.ts (limit values); the daily-mean rule (>= 18 valid hours per local calendar day) is here.
  */
+import { cellId, DEFAULT_CELL_SIZE_M } from '../processing/geometry/grid.js';
 import { LidarError } from '../processing/errors.js';
 import { localToUtcMs, zoneOffsetMs } from '../processing/time.js';
 import { buildCurtain, checkCurtainGrid, type Curtain } from './curtain.js';
@@ -28,7 +29,8 @@ import { latestScanOf, splitScans, type ScanOptions, type ScanRun } from './scan
 export type MapProduct = 'pm10' | 'pm25' | 'alpha_aer';
 export type PmProduct = 'pm10' | 'pm25';
 export type PolarProduct = Exclude<ProfileArrayName, 'qc'>;
-export type SeriesTarget = { cell: string } | { cells: string[] } | { district: string } | { station: true };
+/** A point (an address, an AQ station's position) is the map cell that contains it. */
+export type SeriesTarget = { cell: string } | { cells: string[] } | { district: string } | { station: true } | { point: { lat: number; lon: number } };
 
 export interface ResultStoreOptions {
   /** IANA zone of the calendar days of daily means (default 'Europe/Sofia'). */
@@ -37,6 +39,8 @@ export interface ResultStoreOptions {
   scan?: ScanOptions;
   /** Look-back of the latest-scan queries when the caller gives none (default 6 h). */
   lookBackMs?: number;
+  /** Map cell size the pipeline writes (m, default 500): resolves {point} series targets. */
+  cellSizeM?: number;
 }
 
 export interface LatestQuery {
@@ -309,8 +313,14 @@ export function checkLimits(days: readonly DayMean[], limits: readonly PmLimit[]
   };
 }
 
-function targetFilter(t: SeriesTarget): Pick<CellQuery, 'cells' | 'district'> {
-  if (typeof t !== 'object' || t === null) bad('target', 'expected {cell}, {cells}, {district} or {station: true}');
+function targetFilter(t: SeriesTarget, cellSizeM: number): Pick<CellQuery, 'cells' | 'district'> {
+  if (typeof t !== 'object' || t === null) bad('target', 'expected {cell}, {cells}, {district}, {point} or {station: true}');
+  if ('point' in t) {
+    const { lat, lon } = (t.point ?? {}) as { lat?: unknown; lon?: unknown };
+    if (typeof lat !== 'number' || !(lat >= -90 && lat <= 90)) bad('target.point.lat', `expected a latitude in [-90, 90], not ${JSON.stringify(lat)}`);
+    if (typeof lon !== 'number' || !(lon >= -180 && lon <= 180)) bad('target.point.lon', `expected a longitude in [-180, 180], not ${JSON.stringify(lon)}`);
+    return { cells: [cellId(lat, lon, cellSizeM)] };
+  }
   if ('cell' in t) {
     if (typeof t.cell !== 'string' || t.cell === '') bad('target.cell', 'expected a cell id');
     return { cells: [t.cell] };
@@ -324,7 +334,7 @@ function targetFilter(t: SeriesTarget): Pick<CellQuery, 'cells' | 'district'> {
     return { district: t.district };
   }
   if ('station' in t && t.station === true) return {};
-  return bad('target', 'expected {cell}, {cells}, {district} or {station: true}');
+  return bad('target', 'expected {cell}, {cells}, {district}, {point} or {station: true}');
 }
 
 export function createResultStore(backend: StoreBackend, options: ResultStoreOptions = {}): ResultStore {
@@ -410,7 +420,7 @@ export function createResultStore(backend: StoreBackend, options: ResultStoreOpt
     async series(q) {
       checkStationChannel(q);
       const product = checkMapProduct(q.product);
-      const filter = targetFilter(q.target);
+      const filter = targetFilter(q.target, options.cellSizeM ?? DEFAULT_CELL_SIZE_M);
       const base = { station: q.station, channel: q.channel, groupBy: 'station' as const, ...filter };
       if (q.resolution === 'raw') {
         checkWindow(q.fromMs, q.toMs, MAX_RAW_SERIES_WINDOW_MS);

@@ -16,6 +16,7 @@
  * strings, parameter sets) and either round-trip or are rejected with LIDAR_ERR_BAD_VALUE naming
  * the field in identifiers (station, channel, cell, district).
  */
+import { cellId } from '../processing/geometry/grid.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isLidarError } from '../processing/errors.js';
 import {
@@ -646,6 +647,17 @@ export function storeContract(name: string, make: () => Promise<ContractStore>):
         expect(raw[1].value).toBeCloseTo(167 / 6, 12);
         const c2 = await rs.series({ station: ST, channel: CH, product: 'pm10', target: { cell: 'c2' }, fromMs: T, toMs: T + 300 * S, resolution: 'raw' });
         expect(c2.map((p) => p.value)).toEqual([10, 7]);
+      });
+
+      it('resolves a point to the grid cell containing it', async () => {
+        const rs = createResultStore(b);
+        const lat = 42.6505;
+        const lon = 23.3791;
+        const cell = cellId(lat, lon, 500);
+        await rs.write({ cells: [makeCell({ cell, district: '', timeMs: T, n: 2, pm10Sum: 50 }), makeCell({ cell: 'elsewhere', district: '', timeMs: T, n: 1, pm10Sum: 999 })] });
+        const atPoint = await rs.series({ station: ST, channel: CH, product: 'pm10', target: { point: { lat, lon } }, fromMs: T, toMs: T + H, resolution: '1h' });
+        expect(atPoint.map((p) => p.value)).toEqual([25]);
+        await expectBadValue(rs.series({ station: ST, channel: CH, product: 'pm10', target: { point: { lat: 91, lon } }, fromMs: T, toMs: T + H, resolution: '1h' }), 'target.point.lat');
       });
 
       // District data over three local (Europe/Sofia, UTC+2) days starting 2024-01-16 00:00 local.

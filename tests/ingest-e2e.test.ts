@@ -42,7 +42,7 @@ async function expectedIds(): Promise<{ profiles: Set<string>; cells: number }> 
   const store = new MemoryStore();
   const pool = new RetrievalPool({ terrain: loadTerrain(), map: { cellSizeM: 500, maxHeightAglM: 500, districts } }, 0);
   const p = new Pipeline({ store, stations: { sofia: station }, params: () => ({ params, paramsId: paramsId(params) }), quarantine: new Quarantine(join(tmp, 'q-expected')), pool, log: () => undefined });
-  for (const f of files) await p.sink({ type: 'item', item: { kind: 'licel', station: 'sofia', bytes: new Uint8Array(readFileSync(join(WINTER, f))), name: f, origin: f, receivedMs: 0, ack: () => undefined } });
+  for (const f of files) await p.sink({ type: 'item', item: { kind: 'licel', station: 'sofia', bytes: new Uint8Array(readFileSync(join(WINTER, f))), name: f, origin: f, receivedMs: Date.now(), ack: () => undefined } });
   await p.idle();
   await pool.close();
   return { profiles: new Set(store.profilesById.keys()), cells: store.cells.size };
@@ -81,6 +81,16 @@ async function countStored(dbPath: string): Promise<{ ids: string[]; cells: numb
   }
 }
 
+async function countFiles(dbPath: string): Promise<string[]> {
+  const store = createEmbeddedBackend({ path: dbPath });
+  await store.open();
+  try {
+    return (await store.profiles({ station: 'sofia', fromMs: 0, toMs: 4102444800000, limit: 100000 })).map((m) => m.file);
+  } finally {
+    await store.close();
+  }
+}
+
 async function until(cond: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
   const t0 = Date.now();
   while (!(await cond())) {
@@ -98,8 +108,16 @@ describe('MQTT -> service -> embedded store, with a broker restart and a service
     const configFile = join(tmp, 'config.json');
     writeFileSync(
       configFile,
-      JSON.stringify({ data_dir: dataDir, sources: [{ kind: 'mqtt', url: broker.url, client_id: 'e2e-pipeline', max_in_flight: 8, announce_products: false }], params: { sofia: PARAMS }, pipeline: { workers: 1 } }),
+      JSON.stringify({ data_dir: dataDir, sources: [{ kind: 'mqtt', url: broker.url, client_id: 'e2e-pipeline', max_in_flight: 8, announce_products: true }], params: { sofia: PARAMS }, pipeline: { workers: 1 } }),
     );
+    // Other consumers see product summaries on lidar/{station}/products.
+    const { connectAsync } = await import('mqtt');
+    const watcher = await connectAsync(broker.url, { protocolVersion: 5, clientId: 'e2e-products-watcher', clean: false, properties: { sessionExpiryInterval: 600 } });
+    const summaries: Array<{ station: string; file: string; channels: unknown[] }> = [];
+    watcher.on('message', (topic, payload) => {
+      if (topic === 'lidar/sofia/products') summaries.push(JSON.parse(payload.toString()));
+    });
+    await watcher.subscribeAsync('lidar/sofia/products', { qos: 1 });
     let service = await startService(configFile, join(tmp, 'service-1.log'));
     const pub = await connectPublisher({ url: broker.url, clientId: 'e2e-station' });
     const publish = async (from: number, to: number) => {
@@ -132,6 +150,11 @@ describe('MQTT -> service -> embedded store, with a broker restart and a service
     const health = await store.health({ station: 'sofia', fromMs: Date.now() - 600_000, toMs: Date.now() + 1000, order: 'desc', limit: 1 });
     await store.close();
     expect(Number(health[0].values['source.mqtt.redelivered'])).toBeGreaterThan(0);
+    // A summary per file with products (at least once: a file redelivered after the kill may announce twice).
+    const announced = new Set(summaries.map((m) => m.file));
+    expect(announced).toEqual(new Set(await countFiles(dbPath)));
+    expect(summaries.every((m) => m.station === 'sofia' && Array.isArray(m.channels) && m.channels.length > 0)).toBe(true);
+    await watcher.endAsync();
     const quarantined = readdirSync(dataDir).includes('quarantine') ? readdirSync(join(dataDir, 'quarantine')) : [];
     expect(quarantined).toEqual([]);
   }, 300_000);

@@ -49,9 +49,10 @@ describe('serial capture -> pty -> pipeline -> embedded store', () => {
     const memory = new MemoryStore();
     const reference = pipelineFor(memory, join(tmp, 'ref'), inline);
     for (const f of manifest.licel) {
-      await reference.sink({ type: 'item', item: { kind: 'licel', station: 'sofia', bytes: new Uint8Array(readFileSync(join(WINTER, f.file))), name: f.file, origin: f.file, receivedMs: 0, ack: () => undefined } });
+      await reference.sink({ type: 'item', item: { kind: 'licel', station: 'sofia', bytes: new Uint8Array(readFileSync(join(WINTER, f.file))), name: f.file, origin: f.file, receivedMs: Date.now(), ack: () => undefined } });
     }
     await reference.idle();
+    expect(memory.profilesById.size).toBeGreaterThan(150);
 
     const store = createEmbeddedBackend({ path: join(tmp, 'db.sqlite') });
     await store.open();

@@ -140,10 +140,11 @@ describe('pipeline over a watched folder', () => {
     for (const t of [a, b]) {
       await t.pipeline.start();
       for (const f of files.slice(22, 28)) {
-        await t.pipeline.sink({ type: 'item', item: { kind: 'licel', station: 'sofia', bytes: new Uint8Array(readFileSync(join(WINTER, f))), origin: `test:${f}`, name: f, receivedMs: 0, ack: () => undefined } });
+        await t.pipeline.sink({ type: 'item', item: { kind: 'licel', station: 'sofia', bytes: new Uint8Array(readFileSync(join(WINTER, f))), origin: `test:${f}`, name: f, receivedMs: Date.now(), ack: () => undefined } });
       }
       await t.pipeline.idle();
     }
+    expect(a.store.profilesById.size).toBeGreaterThan(4);
     expect([...b.store.profilesById.keys()].sort()).toEqual([...a.store.profilesById.keys()].sort());
     for (const [k, v] of a.store.profilesById) {
       const w = b.store.profilesById.get(k)!;

@@ -3,7 +3,7 @@
  * their pacing (ingest/replay.ts), as if a station were sending them. This is what `npm start` runs
  * without configuration: the Sofia winter scenario, looping, shifted to now.
  */
-import { loadReplayFiles, replay, type ReplayTarget } from './replay.js';
+import { loadReplayFiles, replay, replayPeriodMs, type ReplayTarget } from './replay.js';
 import type { Source, SourceSink } from './source.js';
 
 export interface ReplaySourceOptions {
@@ -13,6 +13,12 @@ export interface ReplaySourceOptions {
   speed: number;
   loop: boolean;
   shiftToNow: boolean;
+  /**
+   * Before playing live, play one pass as fast as possible re-stamped to end now, so the store holds
+   * the last recording period at once (the map and curtains have data from the first minute).
+   * Needs shiftToNow.
+   */
+  backfill?: boolean;
   log?: (message: string) => void;
 }
 
@@ -36,7 +42,11 @@ export class ReplaySource implements Source {
       close: async () => undefined,
     };
     this.playing = true;
-    this.done = replay(files, target, { station: this.o.station, timeZone: this.o.timeZone, speed: this.o.speed, loop: this.o.loop, shiftToNow: this.o.shiftToNow, signal: this.abort.signal, onSent: () => void this.sent++ })
+    const common = { station: this.o.station, timeZone: this.o.timeZone, signal: this.abort.signal, onSent: () => void this.sent++ };
+    const backfill = this.o.backfill && this.o.shiftToNow;
+    const now = Date.now();
+    this.done = (backfill ? replay(files, target, { ...common, speed: 0, startAtMs: now - replayPeriodMs(files) }) : Promise.resolve(0))
+      .then(() => replay(files, target, { ...common, speed: this.o.speed, loop: this.o.loop, ...(backfill ? { startAtMs: now } : { shiftToNow: this.o.shiftToNow }) }))
       .then(() => undefined)
       .catch((e: Error) => this.o.log?.(`replay ${this.o.dir} stopped: ${e.message}`))
       .finally(() => {

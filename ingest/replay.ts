@@ -83,6 +83,8 @@ export interface ReplayOptions {
   loop?: boolean;
   /** Shift times so the first file is now (each loop continues after the previous one). */
   shiftToNow?: boolean;
+  /** Shift times so the first file is at this time (ms UTC); overrides shiftToNow. */
+  startAtMs?: number;
   signal?: AbortSignal;
   now?: () => number;
   onSent?: (file: { name: string; timeMs: number; index: number; loop: number }) => void;
@@ -101,15 +103,20 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+/** One pass over the files lasts this long (ms of data time): the recording plus one typical gap. */
+export function replayPeriodMs(files: ReplayFile[]): number {
+  const first = files[0].timeMs;
+  const last = files[files.length - 1].timeMs;
+  return last - first + (files.length > 1 ? (last - first) / (files.length - 1) : 30_000);
+}
+
 /** Plays the files; resolves with the number sent (when the list ends, or on abort). */
 export async function replay(files: ReplayFile[], target: ReplayTarget, o: ReplayOptions): Promise<number> {
   const now = o.now ?? Date.now;
   const speed = o.speed > 0 && Number.isFinite(o.speed) ? o.speed : Infinity;
   const first = files[0].timeMs;
-  const last = files[files.length - 1].timeMs;
   // One loop lasts the recording plus the typical gap between files, so loops keep the cadence.
-  const gap = files.length > 1 ? (last - first) / (files.length - 1) : 30_000;
-  const period = last - first + gap;
+  const period = replayPeriodMs(files);
   let sent = 0;
   const t0 = now();
   for (let loop = 0; ; loop++) {
@@ -122,8 +129,9 @@ export async function replay(files: ReplayFile[], target: ReplayTarget, o: Repla
       let bytes = f.bytes;
       let name = f.name;
       let timeMs = f.timeMs;
-      if (o.shiftToNow || loop > 0) {
-        const delta = (o.shiftToNow ? t0 - first : 0) + loop * period;
+      const base = o.startAtMs !== undefined ? o.startAtMs - first : o.shiftToNow ? t0 - first : 0;
+      if (base !== 0 || loop > 0) {
+        const delta = base + loop * period;
         const shifted = shiftLicelTimes(decodeLicel(f.bytes, f.name), delta, o.timeZone);
         bytes = encodeLicel(shifted);
         name = shifted.header.fileName;

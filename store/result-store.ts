@@ -49,6 +49,11 @@ export interface LatestQuery {
   nowMs: number;
   /** Default 6 h, at most 7 days. */
   lookBackMs?: number;
+  /**
+   * Prefer the last complete scan over one still in progress (scan.ts latestScanOf). Default: true for
+   * latestMap and latestPolar (a map of one ray while a new sweep begins says little), false for latestScan.
+   */
+  complete?: boolean;
 }
 
 export interface MapCell {
@@ -349,7 +354,7 @@ export function createResultStore(backend: StoreBackend, options: ResultStoreOpt
     const lookBack = q.lookBackMs ?? defaultLookBack;
     if (typeof lookBack !== 'number' || !(lookBack > 0) || lookBack > MAX_LOOK_BACK_MS) bad('lookBackMs', `expected 0 < lookBackMs <= ${MAX_LOOK_BACK_MS}, got ${String(lookBack)}`);
     const metas = await backend.profiles({ station: q.station, channel: q.channel, mode: 'scan', fromMs: q.nowMs - lookBack, toMs: q.nowMs + 1, order: 'desc', limit: MAX_PROFILES });
-    return latestScanOf(metas, scanOptions);
+    return latestScanOf(metas, scanOptions, q.complete ?? false);
   }
 
   async function arraysOf(station: string, ids: string[], names: ProfileArrayName[]): Promise<Map<string, ProfileRecord>> {
@@ -374,7 +379,7 @@ export function createResultStore(backend: StoreBackend, options: ResultStoreOpt
 
     async latestMap(q) {
       const product = checkMapProduct(q.product);
-      const scan = await latestScan(q);
+      const scan = await latestScan({ ...q, complete: q.complete ?? true });
       if (!scan) return null;
       const rows = await backend.cellSums({ station: q.station, channel: q.channel, fromMs: scan.fromMs, toMs: scan.toMs, groupBy: 'cell' });
       const cells = rows.map((r) => ({ cell: r.key, district: r.district ?? '', value: meanOf(r, product), n: r.n }));
@@ -383,7 +388,7 @@ export function createResultStore(backend: StoreBackend, options: ResultStoreOpt
 
     async latestPolar(q) {
       const product = checkPolarProduct(q.product);
-      const scan = await latestScan(q);
+      const scan = await latestScan({ ...q, complete: q.complete ?? true });
       if (!scan) return null;
       const records = await arraysOf(q.station, scan.profiles.map((p) => p.id), [product, 'qc']);
       const rays: PolarRay[] = [];

@@ -90,8 +90,18 @@ export function splitScans(profiles: readonly ProfileMeta[], options: ScanOption
   return runs.map(runOf);
 }
 
-/** The latest scan (the run ending at the newest scan profile), or null without scan profiles. */
-export function latestScanOf(profiles: readonly ProfileMeta[], options: ScanOptions = {}): ScanRun | null {
+/**
+ * The latest scan (the run ending at the newest scan profile), or null without scan profiles. With
+ * `complete`, the newest run that is as long as the longest run at its elevation in the window (a
+ * sweep still in progress, with fewer rays, gives way to the last full one; the newest run when no
+ * run is complete).
+ */
+export function latestScanOf(profiles: readonly ProfileMeta[], options: ScanOptions = {}, complete = false): ScanRun | null {
   const runs = splitScans(profiles, options);
-  return runs.length > 0 ? runs[runs.length - 1] : null;
+  if (runs.length === 0) return null;
+  if (!complete) return runs[runs.length - 1];
+  const tol = options.elevationTolDeg ?? DEFAULT_ELEVATION_TOL_DEG;
+  const longestAt = (e: number) => Math.max(...runs.filter((r) => Math.abs(r.elevationDeg - e) <= tol).map((r) => r.profiles.length));
+  for (let i = runs.length - 1; i >= 0; i--) if (runs[i].profiles.length >= longestAt(runs[i].elevationDeg)) return runs[i];
+  return runs[runs.length - 1];
 }

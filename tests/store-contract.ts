@@ -593,7 +593,10 @@ export function storeContract(name: string, make: () => Promise<ContractStore>):
       it('maps the latest scan: sum/n per cell with its district', async () => {
         const rs = createResultStore(b);
         await rs.write(scanData());
-        const map = await rs.latestMap({ station: ST, channel: CH, product: 'pm10', nowMs: T + 300 * S });
+        // Scan B (2 rays) is still shorter than scan A (3 rays): by default the map shows A, the last complete one.
+        const complete = await rs.latestMap({ station: ST, channel: CH, product: 'pm10', nowMs: T + 300 * S });
+        expect(complete!.scan.profiles.map((p) => p.timeMs)).toEqual(tA);
+        const map = await rs.latestMap({ station: ST, channel: CH, product: 'pm10', nowMs: T + 300 * S, complete: false });
         const cells = Object.fromEntries(map!.cells.map((c) => [c.cell, c]));
         expect(Object.keys(cells).sort()).toEqual(['c1', 'c2']);
         expect(cells.c1.value).toBeCloseTo(160 / 5, 12);
@@ -601,9 +604,9 @@ export function storeContract(name: string, make: () => Promise<ContractStore>):
         expect(cells.c1.district).toBe('01');
         expect(cells.c2.value).toBeCloseTo(7, 12);
         expect(cells.c2.district).toBe('02');
-        const pm25 = await rs.latestMap({ station: ST, channel: CH, product: 'pm25', nowMs: T + 300 * S });
+        const pm25 = await rs.latestMap({ station: ST, channel: CH, product: 'pm25', nowMs: T + 300 * S, complete: false });
         expect(pm25!.cells.find((c) => c.cell === 'c1')!.value).toBeCloseTo(80 / 5, 12);
-        const alpha = await rs.latestMap({ station: ST, channel: CH, product: 'alpha_aer', nowMs: T + 300 * S });
+        const alpha = await rs.latestMap({ station: ST, channel: CH, product: 'alpha_aer', nowMs: T + 300 * S, complete: false });
         expect(alpha!.cells.find((c) => c.cell === 'c1')!.value).toBeCloseTo(3e-4 / 5, 15);
         const older = await rs.latestMap({ station: ST, channel: CH, product: 'pm10', nowMs: tV1 });
         expect(Object.fromEntries(older!.cells.map((c) => [c.cell, c.value]))).toEqual({ c1: 15, c2: 10 });
@@ -612,7 +615,8 @@ export function storeContract(name: string, make: () => Promise<ContractStore>):
       it('returns the latest scan as polar rays with values and qc', async () => {
         const rs = createResultStore(b);
         await rs.write(scanData());
-        const polar = await rs.latestPolar({ station: ST, channel: CH, product: 'pm10', nowMs: T + 300 * S });
+        const polar = await rs.latestPolar({ station: ST, channel: CH, product: 'pm10', nowMs: T + 300 * S, complete: false });
+        expect((await rs.latestPolar({ station: ST, channel: CH, product: 'pm10', nowMs: T + 300 * S }))!.rays.map((r) => r.timeMs)).toEqual(tA);
         expect(polar!.rays.map((r) => [r.timeMs, r.azimuthDeg, r.elevationDeg, r.rangeStartM, r.rangeStepM])).toEqual([
           [tB[0], 190, 2, 3.75, 7.5],
           [tB[1], 200, 2, 3.75, 7.5],

@@ -64,6 +64,17 @@ describe('scan detection', () => {
     expect(azimuths(latestScanOf([...first, ...next])!.profiles)).toEqual([190]);
   });
 
+  it('with complete, a sweep in progress gives way to the last full one at its elevation; the newest full one wins', () => {
+    const first = sweep(T, 190, 10, 17);
+    const sector = sweep(T + 17 * 30 * S, 200, 10, 6).map((p) => ({ ...p, elevationDeg: 6 }));
+    const next = sweep(T + 25 * 30 * S, 190, 10, 3);
+    expect(latestScanOf([...first, ...sector, ...next], {}, true)!.profiles.map((p) => p.elevationDeg)).toEqual(Array(6).fill(6)); // the 6 deg sector is complete
+    expect(azimuths(latestScanOf([...first, ...next], {}, true)!.profiles)).toHaveLength(17); // the full 2 deg sweep
+    const full = sweep(T + 25 * 30 * S, 190, 10, 17);
+    expect(latestScanOf([...first, ...full], {}, true)!.profiles[0].timeMs).toBe(full[0].timeMs);
+    expect(azimuths(latestScanOf(next, {}, true)!.profiles)).toEqual([190, 200, 210]); // nothing complete: the newest
+  });
+
   it('breaks on an elevation change beyond 0.05 deg but not within it', () => {
     const a = sweep(T, 190, 10, 4, 2);
     const b = sweep(T + 4 * 30 * S, 230, 10, 3, 2.04);

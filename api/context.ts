@@ -27,6 +27,11 @@ export interface ApiToken {
   name: string;
   /** Hex SHA-256 of the bearer token (tokens are never stored in clear). */
   sha256: string;
+  /**
+   * Optional: what the token may do (api/auth.ts SCOPES: 'params', 'preview', 'jobs', 'calibrate').
+   * Absent = every scope. A valid token lacking a route's scope gets 403.
+   */
+  scopes?: string[];
 }
 
 export interface ApiSettings {
@@ -68,4 +73,10 @@ export interface ApiContext {
   /** Raw Licel archive `<dir>/<station>/<YYYY-MM-DD>/<file>` (null when not kept). */
   rawArchiveDir: string | null;
   settings: ApiSettings;
+  /** Optional clock (ms UTC) for "latest" queries and default windows; default Date.now (tests over recorded data set it). */
+  now?: () => number;
+  /** Optional: a vertical's lidar constant calibrates scans when its reference starts this far above the lidar (m; the pipeline's setting, default 5000). Used by previews and reprocessing. */
+  minCalibrationReferenceM?: number;
+  /** Optional log of server-side problems (5xx causes, job failures); default stderr. */
+  log?: (level: 'info' | 'warn' | 'error', message: string) => void;
 }

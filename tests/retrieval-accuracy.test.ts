@@ -128,6 +128,30 @@ describe('calibrated scans of the winter scenario', () => {
     expect(good / n).toBeGreaterThanOrEqual(0.9);
   });
 
+  it('with a lidar constant 3% off (what a vertical gives), >= 95% of valid bins stay within 25% (forward solution cut at tau = 0.7)', () => {
+    // The pipeline calibrates scans with the constant of a vertical, good to ~3% (tests/lidar-constant.test.ts).
+    for (const factor of [0.97, 1.03]) {
+      const off = { reference: { mode: 'calibration' as const, lidar_constant: pcConstant532(truthDoc) * factor } };
+      let good = 0;
+      let n = 0;
+      let worst = 0;
+      for (const t of scans.filter((_, k) => k % 3 === 0)) {
+        const p = at532(retrieveFile(fixtureFile(scenario, t.file), t.file, contextFor(spec, truthDoc, off, 20)));
+        const pm10 = truthArray(t, 'pm10');
+        for (let i = 0; i < pm10.length; i++) {
+          if (!Number.isFinite(p.pm10[i]) || (p.qc[i] & QC.LOW_SNR) !== 0) continue;
+          n++;
+          const e = Math.abs(p.pm10[i] / pm10[i] - 1);
+          if (e <= 0.25) good++;
+          worst = Math.max(worst, e);
+        }
+      }
+      console.log(`winter scans, lidar constant x${factor}: ${good}/${n} valid bins (${((100 * good) / n).toFixed(1)}%) within 25%, worst ${(100 * worst).toFixed(0)}%`);
+      expect(n).toBeGreaterThan(3000);
+      expect(good / n).toBeGreaterThanOrEqual(0.95);
+    }
+  });
+
   it('no product value in any TERRAIN, CLOUD or OVERLAP bin; beams into Vitosha are cut at the slope', () => {
     let blocked = 0;
     for (const { t, p } of results) {

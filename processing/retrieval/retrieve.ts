@@ -498,6 +498,7 @@ export function retrieveChannel(file: LicelFile, fileName: string, sel: ChannelS
     if (!(x[i] / sigmaX[i] >= MIN_SNR) || Math.abs(betaAer[i]) < MIN_PRODUCT_SNR * betaSigma[i]) qc[i] |= QC.LOW_SNR;
     if (betaAer[i] < 0) qc[i] |= QC.NEGATIVE;
   }
+  if (boundary.mode === 'calibration') flagForwardOpticalDepth(alphaAer, rangeM, qc, boundary.ref, last);
 
   // Systematic sensitivity: lidar ratio +/- 10 sr (full inversions), reference value +/- 50% (from the trace).
   const sensLr = new Float64Array(bins);
@@ -578,6 +579,35 @@ export function retrieveChannel(file: LicelFile, fileName: string, sel: ChannelS
     effectiveResolutionM: smoothingBins * binWidthM,
     paramsId: ctx.paramsId,
   };
+}
+
+/**
+ * Aerosol optical depth from the start of a forward (calibration-mode) solution beyond which its bins
+ * are LOW_SNR. The forward solution amplifies a relative error of the lidar constant (and glue scale)
+ * roughly as 1/T^2_aer and then diverges (PM of thousands of ug/m3 where the truth is 10-30). The
+ * constant from a vertical profile is good to ~3% (docs/retrieval.md); on the winter scans with the
+ * constant 3% off, the valid bins within 25% of the truth (the EU indicative objective LOW_SNR stands
+ * for) are 80% with a cut at tau = 1, 98% at 0.7 (worst 39%) and 100% at 0.5 (worst 24%, a third
+ * fewer bins): 0.7 (T^2 = 0.25) keeps most of the map and the errors near the objective.
+ */
+export const MAX_FORWARD_AEROSOL_OPTICAL_DEPTH = 0.7;
+
+/**
+ * Flags LOW_SNR on bins [from, to) from the first one where the one-way aerosol optical depth
+ * accumulated from `from` (trapezoid rule over |alpha_aer|; masked, non-finite bins add nothing) passes
+ * MAX_FORWARD_AEROSOL_OPTICAL_DEPTH.
+ */
+export function flagForwardOpticalDepth(alphaAer: Float64Array, rangeM: Float64Array, qc: Uint8Array, from: number, to: number): void {
+  let tau = 0;
+  for (let i = from + 1; i < to; i++) {
+    const a0 = Math.abs(alphaAer[i - 1]);
+    const a1 = Math.abs(alphaAer[i]);
+    if (Number.isFinite(a0) && Number.isFinite(a1)) tau += 0.5 * (a0 + a1) * (rangeM[i] - rangeM[i - 1]);
+    if (tau > MAX_FORWARD_AEROSOL_OPTICAL_DEPTH) {
+      flagRange(qc, QC.LOW_SNR, i, to);
+      return;
+    }
+  }
 }
 
 /**

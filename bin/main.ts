@@ -10,6 +10,7 @@ import { retrieveCommand } from './commands/retrieve.js';
 import { calibrateCommand } from './commands/calibrate.js';
 import { replayCommand } from './commands/replay.js';
 import { serveCommand } from './commands/serve.js';
+import { tokenCommand } from './commands/token.js';
 
 const commands: Record<string, Command> = {
   licel: licelCommand,
@@ -18,6 +19,7 @@ const commands: Record<string, Command> = {
   retrieve: retrieveCommand,
   replay: replayCommand,
   calibrate: calibrateCommand,
+  token: tokenCommand,
 };
 
 const USAGE = `usage: lidar-pm <command> [options]
@@ -26,7 +28,8 @@ commands:
   licel inspect FILE... [--json]        header and per-dataset summary of Licel raw files
   simulate --scenario NAME --out DIR [--seed N] [--list]
                                         write simulated Licel files and truth.json
-  serve [--config FILE]                 run the service (ingest + store; HTTP API not built yet)
+  serve [--config FILE]                 run the service: ingest, store, HTTP API on :8080 (docs/configuration.md)
+  token NAME [--scopes LIST] [--json]   a new bearer token for the write routes and its config entry
   retrieve FILE... [--params FILE] [--station FILE] [--met FILE] [--json|--csv] [--average]
                                         run the retrieval chain and print the products
   replay DIR --to URL [--speed X] [--loop] [--shift-to-now] [--station FILE]

@@ -108,7 +108,7 @@ describe('MQTT -> service -> embedded store, with a broker restart and a service
     const configFile = join(tmp, 'config.json');
     writeFileSync(
       configFile,
-      JSON.stringify({ data_dir: dataDir, sources: [{ kind: 'mqtt', url: broker.url, client_id: 'e2e-pipeline', max_in_flight: 8, announce_products: true }], params: { sofia: PARAMS }, pipeline: { workers: 1 } }),
+      JSON.stringify({ data_dir: dataDir, sources: [{ kind: 'mqtt', url: broker.url, client_id: 'e2e-pipeline', max_in_flight: 8, announce_products: true }], params: { sofia: PARAMS }, pipeline: { workers: 1 }, http: { host: '127.0.0.1', port: 0 } }),
     );
     // Other consumers see product summaries on lidar/{station}/products.
     const { connectAsync } = await import('mqtt');

@@ -14,7 +14,7 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 describe('lidar-pm serve', () => {
   it('keeps running after a finite replay, stores it, and stops cleanly on SIGTERM', async () => {
     const config = join(tmp, 'config.json');
-    writeFileSync(config, JSON.stringify({ data_dir: join(tmp, 'data'), sources: [{ kind: 'replay', dir: join(ROOT, 'fixtures', 'scenarios', 'vertical-clear'), station: 'sofia', speed: 0, loop: false, shift_to_now: false }], params: { sofia: { monte_carlo: 0 } } }));
+    writeFileSync(config, JSON.stringify({ data_dir: join(tmp, 'data'), sources: [{ kind: 'replay', dir: join(ROOT, 'fixtures', 'scenarios', 'vertical-clear'), station: 'sofia', speed: 0, loop: false, shift_to_now: false }], params: { sofia: { monte_carlo: 0 } }, http: { host: '127.0.0.1', port: 0 } }));
     const child = spawn(process.execPath, [join(ROOT, 'bin', 'lidar-pm.mjs'), 'serve', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
     let log = '';
     child.stdout.on('data', (d) => (log += d));

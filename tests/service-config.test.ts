@@ -20,7 +20,7 @@ describe('service configuration', () => {
     const c = loadServiceConfig(undefined, {});
     expect(c.store.kind).toBe('embedded');
     expect(c.store.path).toBe(join(process.cwd(), 'data', 'lidar-pm.sqlite'));
-    expect(c.sources).toEqual([{ kind: 'replay', dir: DEFAULT_REPLAY_DIR, station: 'sofia', speed: 1, loop: true, shiftToNow: true }]);
+    expect(c.sources).toEqual([{ kind: 'replay', dir: DEFAULT_REPLAY_DIR, station: 'sofia', speed: 1, loop: true, shiftToNow: true, backfill: true }]);
     expect(Object.keys(c.stations)).toEqual(['sofia']);
     expect(c.http.port).toBe(8080);
     expect(c.pipeline.workers).toBeGreaterThanOrEqual(1);

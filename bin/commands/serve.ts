@@ -1,7 +1,7 @@
 /**
- * `lidar-pm serve [--config FILE]`: runs the service (sources -> pipeline -> store; the HTTP API and
- * dashboard join with the "Service and API" work). Without --config: embedded store under ./data and
- * the Sofia winter scenario replayed as if live. SIGINT/SIGTERM shut down gracefully (drain, flush).
+ * `lidar-pm serve [--config FILE]`: runs the service (sources -> pipeline -> store, and the HTTP API
+ * with the dashboard). Without --config: embedded store under ./data, the Sofia winter scenario
+ * replayed as if live, http://localhost:8080. SIGINT/SIGTERM shut down gracefully (drain, flush).
  */
 import { parseArgs } from 'node:util';
 import type { Command } from '../command.js';
@@ -12,8 +12,7 @@ export const serveCommand: Command = async (args) => {
   const { values } = parseArgs({ args, options: { config: { type: 'string' } }, strict: true });
   const config = loadServiceConfig(values.config);
   const service = await startService(config);
-  defaultLog('info', `lidar-pm serving: store ${config.store.kind === 'embedded' ? config.store.path : config.store.url}, sources ${service.sources.map((s) => s.name).join(', ')}`);
-  defaultLog('warn', 'the HTTP API and dashboard are not built yet (issue "Service and API"); this process ingests and stores only');
+  defaultLog('info', `lidar-pm serving on ${service.url}: store ${config.store.kind === 'embedded' ? config.store.path : config.store.url}, sources ${service.sources.map((s) => s.name).join(', ')}`);
   // Runs until signalled, even when no source holds the event loop (a replay that has ended).
   const keepAlive = setInterval(() => undefined, 1 << 30);
   await new Promise<void>((resolve) => {

@@ -4,7 +4,7 @@
  * sources stop taking input, the pipeline drains, pipeline health is written, the store flushes and
  * closes, the worker pool ends.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LidarError } from '../../processing/errors.js';
 import { districtsFromGeoJson } from '../../processing/geometry/grid.js';
@@ -17,11 +17,16 @@ import { RetrievalPool } from '../../ingest/worker-pool.js';
 import type { Source } from '../../ingest/source.js';
 import type { StoreBackend } from '../../store/port.js';
 import { createEmbeddedBackend } from '../../store/embedded/backend.js';
-import { loadTerrain, readJson } from '../io.js';
+import { loadTerrain, readJson, REPO_ROOT } from '../io.js';
+import { createResultStore } from '../../store/result-store.js';
+import { createApi } from '../../api/server.js';
+import type { AqStationInfo } from '../../api/context.js';
 import type { ServiceConfig, SourceConfig } from './config.js';
 
 export interface Service {
   config: ServiceConfig;
+  /** The HTTP server's address once listening (http://host:port). */
+  url: string;
   store: StoreBackend;
   pipeline: Pipeline;
   sources: Source[];
@@ -83,7 +88,7 @@ async function openSource(s: SourceConfig, stations: Record<string, StationConfi
     }
     case 'replay': {
       const { ReplaySource } = await import('../../ingest/replay-source.js');
-      return new ReplaySource({ dir: s.dir, station: s.station, timeZone: stations[s.station].timezone, speed: s.speed, loop: s.loop, shiftToNow: s.shiftToNow, log: (m) => log('warn', m) });
+      return new ReplaySource({ dir: s.dir, station: s.station, timeZone: stations[s.station].timezone, speed: s.speed, loop: s.loop, shiftToNow: s.shiftToNow, backfill: s.backfill, log: (m) => log('warn', m) });
     }
   }
 }
@@ -110,7 +115,8 @@ export async function startService(config: ServiceConfig, log: Log = defaultLog,
   for (const p of Object.values(params)) {
     await store.putParamSet({ id: p.paramsId, json: JSON.stringify(p.json), name: 'configured', createdMs: Date.now() });
   }
-  const pool = new RetrievalPool({ terrain: loadTerrain(), map: { cellSizeM: config.map.cellSizeM, maxHeightAglM: config.map.maxHeightAglM, districts } }, config.pipeline.workers);
+  const terrain = loadTerrain();
+  const pool = new RetrievalPool({ terrain, map: { cellSizeM: config.map.cellSizeM, maxHeightAglM: config.map.maxHeightAglM, districts } }, config.pipeline.workers);
   const quarantine = new Quarantine(join(config.dataDir, 'quarantine'));
   const sources: Source[] = [];
   for (const s of config.sources) sources.push(await openSource(s, stations, log));
@@ -161,10 +167,51 @@ export async function startService(config: ServiceConfig, log: Log = defaultLog,
   const timer = setInterval(() => writeHealth().catch((e: Error) => log('warn', `health write failed: ${e.message}`)), options.healthIntervalMs ?? 60_000);
   timer.unref();
 
+  // The HTTP API (and the built dashboard, when there is one).
+  const resultStore = createResultStore(store, { timezone: Object.values(stations)[0].timezone, cellSizeM: config.map.cellSizeM });
+  const aqFile = join(REPO_ROOT, 'config', 'aq-stations', 'sofia.json');
+  const aqStations = existsSync(aqFile) ? ((readJson(aqFile) as { stations: AqStationInfo[] }).stations ?? []) : [];
+  const api = await createApi({
+    store: resultStore,
+    stations,
+    aqStations,
+    districts,
+    terrain,
+    map: { cellSizeM: config.map.cellSizeM, maxHeightAglM: config.map.maxHeightAglM },
+    activeParams: params,
+    async activateParams(station, id) {
+      const rec = await store.getParamSet(id);
+      if (!rec) throw new LidarError('LIDAR_ERR_NOT_FOUND', `unknown parameter set ${JSON.stringify(id)}`, { field: 'params_id' });
+      const json = JSON.parse(rec.json) as unknown;
+      const p = resolveParams(json, `parameter set ${id}`);
+      params[station] = { params: p, paramsId: paramsId(p), json };
+      log('info', `station ${station}: parameter set ${id} is now active`);
+    },
+    events: pipeline,
+    pipelineHealth: () => pipeline.health(),
+    depths: () => pipeline.depths(),
+    sources: () => sources.map((s) => ({ name: s.name, connected: s.connected(), stats: s.stats() })),
+    pool,
+    rawArchiveDir: config.pipeline.archiveRaw ? join(config.dataDir, 'raw') : null,
+    minCalibrationReferenceM: config.pipeline.minCalibrationReferenceM,
+    settings: {
+      corsOrigins: config.http.corsOrigins,
+      rateLimitPerMinute: config.http.rateLimitPerMinute,
+      bodyLimitBytes: config.http.bodyLimitBytes,
+      tokens: config.auth.tokens,
+      dashboardDir: existsSync(join(config.http.dashboardDir, 'index.html')) ? config.http.dashboardDir : null,
+      trustProxy: config.http.trustProxy,
+    },
+    log,
+  });
+  const url = await api.listen({ host: config.http.host, port: config.http.port });
+  log('info', `HTTP API on ${url} (docs at ${url}/docs)`);
+
   let stopped: Promise<void> | null = null;
   const stop = () =>
     (stopped ??= (async () => {
       clearInterval(timer);
+      await api.close().catch((e: Error) => log('warn', `closing the HTTP server: ${e.message}`));
       for (const s of sources) await s.stop().catch((e: Error) => log('warn', `stopping ${s.name}: ${e.message}`));
       await pipeline.stop();
       await writeHealth().catch(() => undefined);
@@ -173,5 +220,5 @@ export async function startService(config: ServiceConfig, log: Log = defaultLog,
       await store.close();
       await pool.close();
     })());
-  return { config, store, pipeline, sources, quarantine, stations, params, writeHealth, stop };
+  return { config, url, store, pipeline, sources, quarantine, stations, params, writeHealth, stop };
 }

@@ -27,7 +27,7 @@ export type SourceConfig =
   | { kind: 'mqtt'; url: string; clientId: string; sharedGroup: string | null; username: string | null; password: string | null; maxInFlight: number; announceProducts: boolean }
   | { kind: 'serial'; path: string; baudRate: number; station: string }
   | { kind: 'folder'; dir: string; station: string; stableMs: number }
-  | { kind: 'replay'; dir: string; station: string; speed: number; loop: boolean; shiftToNow: boolean };
+  | { kind: 'replay'; dir: string; station: string; speed: number; loop: boolean; shiftToNow: boolean; backfill: boolean };
 
 export interface ServiceConfig {
   dataDir: string;
@@ -39,7 +39,9 @@ export interface ServiceConfig {
   sources: SourceConfig[];
   pipeline: { workers: number; queueCapacity: number; archiveRaw: boolean; minCalibrationReferenceM: number };
   map: { cellSizeM: number; maxHeightAglM: number; districts: string };
-  http: { host: string; port: number };
+  http: { host: string; port: number; corsOrigins: string[]; rateLimitPerMinute: number; bodyLimitBytes: number; trustProxy: boolean; dashboardDir: string };
+  /** Bearer tokens for the write routes, stored as SHA-256 (`lidar-pm token NAME` makes one). */
+  auth: { tokens: Array<{ name: string; sha256: string; scopes?: string[] }> };
 }
 
 type Obj = Record<string, unknown>;
@@ -98,7 +100,7 @@ export function loadServiceConfig(file: string | undefined, env: NodeJS.ProcessE
   const json = file ? readJson(file) : {};
   const r = new Reader(file, file ? dirname(resolve(file)) : process.cwd());
   const root = r.obj(json, 'config');
-  r.known(root, '', ['data_dir', 'stations', 'params', 'store', 'sources', 'pipeline', 'map', 'http', '//']);
+  r.known(root, '', ['data_dir', 'stations', 'params', 'store', 'sources', 'pipeline', 'map', 'http', 'auth', '//']);
   const dataDir = r.path(env.LIDAR_PM_DATA_DIR ?? root.data_dir, 'data_dir', './data');
 
   const stationsIn = root.stations === undefined ? { sofia: join(REPO_ROOT, 'config', 'stations', 'sofia.json') } : r.obj(root.stations, 'stations');
@@ -132,7 +134,7 @@ export function loadServiceConfig(file: string | undefined, env: NodeJS.ProcessE
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(store.database)) bad('store.database', `invalid database name ${JSON.stringify(store.database)}`, file);
   if (!/^(\d+[hdw]|INF)$/.test(store.rawRetention)) bad('store.raw_retention', `store.raw_retention must look like 90d, 12w, 2160h or INF, not ${JSON.stringify(store.rawRetention)}`, file);
 
-  const defaultSources = [{ kind: 'replay', dir: DEFAULT_REPLAY_DIR, station: Object.keys(stations)[0], speed: 1, loop: true, shift_to_now: true }];
+  const defaultSources = [{ kind: 'replay', dir: DEFAULT_REPLAY_DIR, station: Object.keys(stations)[0], speed: 1, loop: true, shift_to_now: true, backfill: true }];
   const sourcesIn = root.sources === undefined ? defaultSources : root.sources;
   if (!Array.isArray(sourcesIn)) bad('sources', 'sources must be an array', file);
   const sources: SourceConfig[] = sourcesIn.map((raw, i): SourceConfig => {
@@ -161,7 +163,7 @@ export function loadServiceConfig(file: string | undefined, env: NodeJS.ProcessE
       return { kind: 'folder', dir: r.path(o.dir, `${key}.dir`, join(dataDir, 'inbox')), station: r.stationId(o.station, `${key}.station`, stations), stableMs: r.num(o.stable_ms, `${key}.stable_ms`, 2000, 0, 600_000, true) };
     }
     if (k === 'replay') {
-      r.known(o, key, ['kind', 'dir', 'station', 'speed', 'loop', 'shift_to_now']);
+      r.known(o, key, ['kind', 'dir', 'station', 'speed', 'loop', 'shift_to_now', 'backfill']);
       return {
         kind: 'replay',
         dir: r.path(o.dir, `${key}.dir`, DEFAULT_REPLAY_DIR),
@@ -169,6 +171,7 @@ export function loadServiceConfig(file: string | undefined, env: NodeJS.ProcessE
         speed: r.num(o.speed, `${key}.speed`, 1, 0, 1e6),
         loop: r.bool(o.loop, `${key}.loop`, true),
         shiftToNow: r.bool(o.shift_to_now, `${key}.shift_to_now`, true),
+        backfill: r.bool(o.backfill, `${key}.backfill`, false),
       };
     }
     return bad(`${key}.kind`, `${key}.kind must be mqtt, serial, folder or replay, not ${JSON.stringify(k)}`, file);
@@ -179,7 +182,26 @@ export function loadServiceConfig(file: string | undefined, env: NodeJS.ProcessE
   const m = r.obj(root.map, 'map');
   r.known(m, 'map', ['cell_size_m', 'max_height_agl_m', 'districts']);
   const h = r.obj(root.http, 'http');
-  r.known(h, 'http', ['host', 'port']);
+  r.known(h, 'http', ['host', 'port', 'cors_origins', 'rate_limit_per_minute', 'body_limit_bytes', 'trust_proxy', 'dashboard_dir']);
+  const corsIn = h.cors_origins ?? [];
+  if (!Array.isArray(corsIn) || corsIn.some((o) => typeof o !== 'string' || !/^https?:\/\/[^/\s]+$/.test(o))) bad('http.cors_origins', 'http.cors_origins must be a list of origins like "https://example.org"', file);
+  const a = r.obj(root.auth, 'auth');
+  r.known(a, 'auth', ['tokens']);
+  const tokensIn = a.tokens ?? [];
+  if (!Array.isArray(tokensIn)) bad('auth.tokens', 'auth.tokens must be a list', file);
+  const tokens = tokensIn.map((t, i) => {
+    const o = r.obj(t, `auth.tokens[${i}]`);
+    r.known(o, `auth.tokens[${i}]`, ['name', 'sha256', 'scopes']);
+    const sha = r.str(o.sha256, `auth.tokens[${i}].sha256`);
+    if (!/^[0-9a-f]{64}$/.test(sha)) bad(`auth.tokens[${i}].sha256`, `auth.tokens[${i}].sha256 must be 64 lowercase hex digits (the SHA-256 of the token, not the token)`, file);
+    const scopes = o.scopes === undefined ? undefined : o.scopes;
+    if (scopes !== undefined && (!Array.isArray(scopes) || scopes.some((x) => typeof x !== 'string'))) bad(`auth.tokens[${i}].scopes`, 'scopes must be a list of names', file);
+    return { name: r.str(o.name, `auth.tokens[${i}].name`), sha256: sha, ...(scopes ? { scopes: scopes as string[] } : {}) };
+  });
+  for (const digest of (env.LIDAR_PM_TOKEN_SHA256 ?? '').split(',').filter((x) => x !== '')) {
+    if (!/^[0-9a-f]{64}$/.test(digest)) bad('LIDAR_PM_TOKEN_SHA256', 'LIDAR_PM_TOKEN_SHA256 must be comma-separated SHA-256 hex digests', file);
+    tokens.push({ name: 'env', sha256: digest });
+  }
   const portEnv = env.PORT === undefined ? undefined : Number(env.PORT);
   return {
     dataDir,
@@ -198,6 +220,15 @@ export function loadServiceConfig(file: string | undefined, env: NodeJS.ProcessE
       maxHeightAglM: r.num(m.max_height_agl_m, 'map.max_height_agl_m', 500, 10, 5000),
       districts: r.path(m.districts, 'map.districts', join(REPO_ROOT, 'geodata', 'sofia_districts_24_simplified.geojson')),
     },
-    http: { host: r.str(h.host, 'http.host', '0.0.0.0'), port: r.num(portEnv ?? h.port, portEnv !== undefined ? 'PORT' : 'http.port', 8080, 0, 65535, true) },
+    http: {
+      host: r.str(h.host, 'http.host', '0.0.0.0'),
+      port: r.num(portEnv ?? h.port, portEnv !== undefined ? 'PORT' : 'http.port', 8080, 0, 65535, true),
+      corsOrigins: corsIn as string[],
+      rateLimitPerMinute: r.num(h.rate_limit_per_minute, 'http.rate_limit_per_minute', 600, 1, 1e7, true),
+      bodyLimitBytes: r.num(h.body_limit_bytes, 'http.body_limit_bytes', 1 << 20, 1024, 1 << 30, true),
+      trustProxy: r.bool(h.trust_proxy, 'http.trust_proxy', false),
+      dashboardDir: r.path(h.dashboard_dir, 'http.dashboard_dir', join(REPO_ROOT, 'dashboard', 'dist')),
+    },
+    auth: { tokens },
   };
 }

@@ -5,7 +5,7 @@
 //   scripts/system-packages.json as { "command": "debian-package" }. As root they are installed with
 //   apt-get; otherwise the exact command to run is printed and the script fails;
 // - the dashboard (dashboard/dist) when it is missing or older than its sources.
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { execSync, spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,27 +50,11 @@ if (wantSystem) {
   }
 }
 
-// The dashboard the service serves at /: built (vite) when dashboard/dist is missing or older than any
-// of its sources, so `npm start` and `npm test` always serve the current dashboard.
-function newestMtime(dir) {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    if (entry.name === 'dist' || entry.name === 'node_modules') continue;
-    const path = join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
-const dashboard = join(root, 'dashboard');
-const builtIndex = join(dashboard, 'dist', 'index.html');
-if (existsSync(join(dashboard, 'vite.config.ts'))) {
-  const stale = !existsSync(builtIndex) || statSync(builtIndex).mtimeMs < Math.max(newestMtime(dashboard), statSync(join(root, 'package-lock.json')).mtimeMs);
-  if (stale) {
-    console.log('[ensure-deps] building the dashboard (vite build)...');
-    const r = spawnSync(process.execPath, [join(root, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', join(dashboard, 'vite.config.ts'), '--logLevel', 'warn'], { cwd: root, stdio: 'inherit' });
-    // Not fatal: the service still runs (its / then says the dashboard is not built); the dashboard
-    // tests fail on their own.
-    if (r.status !== 0) console.error('[ensure-deps] the dashboard build failed; continuing without it');
-  }
+// The dashboard the service serves at /: built when dashboard/dist is missing or older than its
+// sources (dashboard/scripts/ensure-built.mjs), so `npm start` and `npm test` serve the current one.
+// Not fatal: the service still runs (its / then says the dashboard is not built).
+const ensureBuilt = join(root, 'dashboard', 'scripts', 'ensure-built.mjs');
+if (existsSync(ensureBuilt)) {
+  const r = spawnSync(process.execPath, [ensureBuilt], { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) console.error('[ensure-deps] the dashboard build failed; continuing without it');
 }

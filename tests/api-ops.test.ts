@@ -2,6 +2,7 @@
 // Prometheus text, the OpenAPI document (structure, every route, security of write routes), Swagger
 // UI under the strict CSP, security headers, CORS, rate limits (429 on public routes, operations
 // exempt), the dashboard's static serving, and coded errors without internals when the store fails.
+import { brotliCompressSync, brotliDecompressSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -277,6 +278,7 @@ describe('dashboard', () => {
     mkdirSync(join(dir, 'assets'));
     writeFileSync(join(dir, 'index.html'), '<!doctype html><html><head><script type="module" src="/assets/app-3f2a.js"></script></head><body><div id="app"></div></body></html>');
     writeFileSync(join(dir, 'assets', 'app-3f2a.js'), 'console.log("lidar-pm");');
+    writeFileSync(join(dir, 'assets', 'app-3f2a.js.br'), brotliCompressSync('console.log("lidar-pm");'));
     const dash = await createApi({ ...f.ctx, settings: { ...f.ctx.settings, dashboardDir: dir } });
     try {
       const index = await get(dash, '/', { accept: 'text/html' });
@@ -287,6 +289,10 @@ describe('dashboard', () => {
       const js = await get(dash, '/assets/app-3f2a.js');
       expect(js.statusCode).toBe(200);
       expect(js.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+      // The build's pre-compressed copies go to clients that accept them.
+      const br = await dash.inject({ method: 'GET', url: '/assets/app-3f2a.js', headers: { 'accept-encoding': 'br' } });
+      expect(br.headers['content-encoding']).toBe('br');
+      expect(brotliDecompressSync(br.rawPayload).toString()).toBe('console.log("lidar-pm");');
       const route = await get(dash, '/map/district/05', { accept: 'text/html,application/xhtml+xml' });
       expect(route.statusCode).toBe(200);
       expect(route.body).toBe(index.body);

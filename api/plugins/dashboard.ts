@@ -15,7 +15,7 @@ const PLACEHOLDER = `<!doctype html>
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>lidar-pm</title></head>
 <body>
 <h1>lidar-pm</h1>
-<p>The dashboard is not built (build it with <code>npm run build --prefix dashboard</code> and set its folder in the configuration).</p>
+<p>The dashboard is not built (build it with <code>node dashboard/scripts/ensure-built.mjs</code> (npm start does) or set its folder in the configuration (<code>http.dashboard_dir</code>)).</p>
 <ul>
 <li><a href="/docs">API documentation (OpenAPI / Swagger UI)</a></li>
 <li><a href="/api/v1/stations">Stations</a></li>
@@ -43,6 +43,8 @@ export async function registerDashboard(app: App, dashboardDir: string | null): 
       index: ['index.html'],
       wildcard: true,
       dotfiles: 'deny',
+      // The build writes .br and .gz copies (dashboard/vite.config.ts): send them to clients that accept them.
+      preCompressed: true,
       setHeaders(reply, path) {
         if (path.endsWith('index.html')) reply.header('cache-control', 'no-cache');
         else if (path.includes(`${join(root, 'assets')}`)) reply.header('cache-control', 'public, max-age=31536000, immutable');

@@ -15,7 +15,7 @@ import { isLidarError } from '../processing/errors.js';
 import { profileId, PROFILE_ARRAY_NAMES, type CellRecord, type HealthRecord, type ProfileArrays, type ProfileRecord, type StoreBackend } from '../store/port.js';
 import { createInfluxBackend, type InfluxBackendOptions } from '../store/influx/index.js';
 import { ident, iql, join as joinQL, nameRegex, qualified, str, timeRange, timeMs, type InfluxQL } from '../store/influx/influxql.js';
-import { bucketRuns, bucketStarts, HOUR_MS, RollupQueue } from '../store/influx/rollup.js';
+import { bucketRuns, bucketStarts, HOUR_MS, rollupPhases, RollupQueue } from '../store/influx/rollup.js';
 import { startInfluxd, type InfluxdHandle } from './harness/influxd.js';
 import { storeContract } from './store-contract.js';
 
@@ -822,5 +822,19 @@ describe('influx adapter: influxd killed and restarted', () => {
     await crash.restart();
     await backend.flush(30_000);
     expect(await count(crash.url, database, 'raw', 'profile', 'bins')).toBe(accepted.length);
+  });
+});
+
+describe('roll-up statements', () => {
+  it('are plain grouped SELECTs (no SELECT ... INTO, which 2.x/3.x compatibility endpoints refuse), bounded in time, in three phases', () => {
+    const T0 = Date.UTC(2024, 0, 15, 10);
+    const phases = rollupPhases('lidar', 'raw', 'long', [T0, T0 + HOUR_MS, T0 + 5 * HOUR_MS]);
+    expect(phases.map((p) => p.map((s) => s.into))).toEqual([['cell_1h'], ['district_1h'], ['cell_1d', 'district_1d']]);
+    for (const step of phases.flat()) {
+      const text = step.query.text;
+      expect(text).not.toMatch(/\bINTO\b/i);
+      expect(text).toMatch(/^SELECT /);
+      for (const stmt of text.split('; ')) expect(stmt).toMatch(/time >= \d+ms AND time < \d+ms/);
+    }
   });
 });

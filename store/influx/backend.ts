@@ -24,7 +24,11 @@ import {
 import { createSpool, type DiskSpool } from '../spool.js';
 import { InfluxHttp, InfluxHttpError, readError, seriesRows, type QuerySeries } from './http.js';
 import { duration, iql, ident, int, join, nameRegex, qualified, str, timeRange, type InfluxQL } from './influxql.js';
-import { checkName, checkTime } from './line-protocol.js';
+import { checkName, checkTime, LineBuilder } from './line-protocol.js';
+
+/** The summed fields of the roll-up measurements, and how many of their points one /write carries. */
+const ROLLUP_FIELDS = ['n', 'pm10_sum', 'pm25_sum', 'alpha_sum', 'contributions'] as const;
+const ROLLUP_LINES_PER_WRITE = 5000;
 import { bucketStarts, DAY_MS, HOUR_MS, rollupPhases, RollupQueue, STATEMENTS_PER_REQUEST } from './rollup.js';
 import {
   cellLine,
@@ -235,7 +239,23 @@ export class InfluxBackend implements StoreBackend {
 
   private async rollup(hours: number[]): Promise<void> {
     if (!this.schemaReady) await this.ensureSchema();
-    for (const phase of rollupPhases(this.db, RP_RAW, RP_LONG, hours)) for (const q of phase) await this.http.query(this.db, q);
+    for (const phase of rollupPhases(this.db, RP_RAW, RP_LONG, hours)) {
+      for (const step of phase) {
+        const lines: string[] = [];
+        for (const result of await this.http.query(this.db, step.query)) {
+          if (result.error) throw new LidarError('LIDAR_ERR_IO', `roll-up into ${step.into} failed: ${result.error}`, { field: step.into });
+          for (const series of result.series ?? []) {
+            for (const row of seriesRows(series)) {
+              const b = new LineBuilder(step.into);
+              for (const [k, v] of Object.entries(series.tags ?? {})) b.tag(k, v);
+              for (const f of ROLLUP_FIELDS) if (typeof row[f] === 'number') b.float(f, row[f] as number);
+              lines.push(b.line(row.time as number));
+            }
+          }
+        }
+        for (let i = 0; i < lines.length; i += ROLLUP_LINES_PER_WRITE) await this.http.write(this.db, RP_LONG, lines.slice(i, i + ROLLUP_LINES_PER_WRITE).join('\n'));
+      }
+    }
   }
 
   async flush(timeoutMs = 30_000): Promise<void> {

@@ -1,9 +1,11 @@
 /**
  * Hourly and daily cell roll-ups, maintained by the adapter itself: after cell points are stored,
- * the UTC hours they touch are recomputed from raw `cell` into `cell_1h` (long RP) with
- * `SELECT ... INTO`, then the touched UTC days from `cell_1h` into `cell_1d` (RollupQueue below
- * coalesces the writes of an hour and keeps the owed hours on disk). Continuous queries are
- * not used: they only cover "now" and miss data written for past times (replays, spool drains).
+ * the UTC hours they touch are recomputed from raw `cell` into `cell_1h` (long RP), then the touched
+ * UTC days from `cell_1h` into `cell_1d` (RollupQueue below coalesces the writes of an hour and keeps
+ * the owed hours on disk). Each step is a grouped SELECT whose result rows the adapter writes back as
+ * points (not `SELECT ... INTO`, which InfluxDB 2.x/3.x's v1-compatibility endpoints do not run), so
+ * the one code path works on every version. Continuous queries are not used: they only cover "now"
+ * and miss data written for past times (replays, spool drains).
  * Recomputing an hour writes the same points (bucket start + same tags) again, so it overwrites and
  * is idempotent. Both roll-ups hold sums and a contribution count, so they re-aggregate exactly.
  */
@@ -51,18 +53,27 @@ const SUMS = iql`sum("n") AS "n", sum("pm10_sum") AS "pm10_sum", sum("pm25_sum")
  *    read 24 districts instead of every cell;
  * 3. `cell_1d` from `cell_1h` and `district_1d` from `district_1h`, for the days of those hours.
  */
-export function rollupPhases(database: string, rawRp: string, longRp: string, hours: readonly number[]): InfluxQL[][] {
+export interface RollupStep {
+  /** The grouped SELECT (several, joined by '; '). */
+  query: InfluxQL;
+  /** The measurement (in the long RP) its rows are written to. */
+  into: string;
+}
+
+export function rollupPhases(database: string, rawRp: string, longRp: string, hours: readonly number[]): RollupStep[][] {
   const m = (rp: string, name: string): InfluxQL => qualified(database, rp, name);
   const hourRuns = bucketRuns(hours, HOUR_MS);
   const dayRuns = bucketRuns(bucketStarts(hours, DAY_MS), DAY_MS);
   const byDistrict = iql`"station", "channel", "district"`;
+  const byCell = iql`"station", "channel", "cell", "district"`;
+  const step = (into: string, statements: InfluxQL[]): RollupStep[] => batches(statements).map((query) => ({ query, into }));
   return [
-    batches(hourRuns.map(([a, b]) => iql`SELECT ${SUMS}, count("n") AS "contributions" INTO ${m(longRp, MEASUREMENTS.cell1h)} FROM ${m(rawRp, MEASUREMENTS.cell)} WHERE ${timeRange(a, b)} GROUP BY time(1h), * fill(none)`)),
-    batches(hourRuns.map(([a, b]) => iql`SELECT ${SUMS}, sum("contributions") AS "contributions" INTO ${m(longRp, MEASUREMENTS.district1h)} FROM ${m(longRp, MEASUREMENTS.cell1h)} WHERE ${timeRange(a, b)} GROUP BY time(1h), ${byDistrict} fill(none)`)),
-    batches([
-      ...dayRuns.map(([a, b]) => iql`SELECT ${SUMS}, sum("contributions") AS "contributions" INTO ${m(longRp, MEASUREMENTS.cell1d)} FROM ${m(longRp, MEASUREMENTS.cell1h)} WHERE ${timeRange(a, b)} GROUP BY time(1d), * fill(none)`),
-      ...dayRuns.map(([a, b]) => iql`SELECT ${SUMS}, sum("contributions") AS "contributions" INTO ${m(longRp, MEASUREMENTS.district1d)} FROM ${m(longRp, MEASUREMENTS.district1h)} WHERE ${timeRange(a, b)} GROUP BY time(1d), ${byDistrict} fill(none)`),
-    ]),
+    step(MEASUREMENTS.cell1h, hourRuns.map(([a, b]) => iql`SELECT ${SUMS}, count("n") AS "contributions" FROM ${m(rawRp, MEASUREMENTS.cell)} WHERE ${timeRange(a, b)} GROUP BY time(1h), ${byCell} fill(none)`)),
+    step(MEASUREMENTS.district1h, hourRuns.map(([a, b]) => iql`SELECT ${SUMS}, sum("contributions") AS "contributions" FROM ${m(longRp, MEASUREMENTS.cell1h)} WHERE ${timeRange(a, b)} GROUP BY time(1h), ${byDistrict} fill(none)`)),
+    [
+      ...step(MEASUREMENTS.cell1d, dayRuns.map(([a, b]) => iql`SELECT ${SUMS}, sum("contributions") AS "contributions" FROM ${m(longRp, MEASUREMENTS.cell1h)} WHERE ${timeRange(a, b)} GROUP BY time(1d), ${byCell} fill(none)`)),
+      ...step(MEASUREMENTS.district1d, dayRuns.map(([a, b]) => iql`SELECT ${SUMS}, sum("contributions") AS "contributions" FROM ${m(longRp, MEASUREMENTS.district1h)} WHERE ${timeRange(a, b)} GROUP BY time(1d), ${byDistrict} fill(none)`)),
+    ],
   ];
 }
 

@@ -335,12 +335,20 @@ export class Pipeline extends EventEmitter {
       if (s.lags.length > 100) s.lags.shift();
       if (out.profiles.length > 0 && !(out.timeMs <= s.h.lastProfileMs)) s.h.lastProfileMs = out.timeMs;
     }
-    await this.ack(item, 'stored');
     const summary = { station, file: name, time: Number.isFinite(out.timeMs) ? new Date(out.timeMs).toISOString() : null, channels: out.summary, uncalibrated: out.uncalibrated };
-    this.emit('stored', { ...summary, ids: out.profiles.map((p) => p.id), cells: out.cells.length });
+    // Announced before the ack: a crash in between redelivers the item and announces it again (at
+    // least once). Bounded wait: the store, not the announcement, is the record.
     if (this.o.announce && out.profiles.length > 0) {
-      this.o.announce(station, summary).catch((e: Error) => this.o.log('warn', `product announcement for ${name} failed: ${e.message}`));
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<void>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no PUBACK within ${ANNOUNCE_TIMEOUT_MS} ms`)), ANNOUNCE_TIMEOUT_MS);
+      });
+      await Promise.race([this.o.announce(station, summary), timeout])
+        .catch((e: Error) => this.o.log('warn', `product announcement for ${name} failed: ${e.message}`))
+        .finally(() => clearTimeout(timer));
     }
+    await this.ack(item, 'stored');
+    this.emit('stored', { ...summary, ids: out.profiles.map((p) => p.id), cells: out.cells.length });
   }
 
   /** Resolves when nothing is queued or running. */
@@ -381,6 +389,9 @@ export class Pipeline extends EventEmitter {
     return { queued: this.queued, running: this.running, pool: this.o.pool.depth() };
   }
 }
+
+/** How long the pipeline waits for a product announcement (MQTT PUBACK) before acknowledging anyway. */
+const ANNOUNCE_TIMEOUT_MS = 5000;
 
 /** Longest measurement one file may span, and how far ahead of the arrival clock it may claim to be. */
 const MAX_DURATION_MS = 86_400_000;

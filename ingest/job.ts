@@ -98,7 +98,9 @@ export function runJob(input: JobInput, env: JobEnvironment): JobOutput {
     }
     const accepted = p.elevationDeg >= CALIBRATION_MAX_ELEVATION_DEG && p.reference.mode === 'rayleigh' && p.lidarConstant > 0 && p.reference.fromM >= input.minCalibrationReferenceM ? p.lidarConstant : NaN;
     if (accepted > 0) out.newConstants[key] = accepted;
-    const rec = profileRecord(p, input.receivedMs, accepted);
+    // Stored with the record: a vertical's accepted constant (what calibrates later scans), or the
+    // constant a calibration-mode profile was retrieved with (so it can be re-run exactly).
+    const rec = profileRecord(p, input.receivedMs, p.reference.mode === 'calibration' ? ctxParams.reference.lidarConstant : accepted);
     const cells = cellRecords(p, mapOptions);
     out.profiles.push(rec);
     for (const c of cells) out.cells.push(c);

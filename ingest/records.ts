@@ -31,8 +31,8 @@ function f32(a: Float64Array): Float32Array {
 }
 
 /**
- * The store record of one retrieved channel. `lidarConstant` is the constant accepted for
- * calibrating scans (NaN when the caller did not accept the profile's own estimate).
+ * The store record of one retrieved channel. `lidarConstant`: for a vertical, the constant accepted
+ * for calibrating scans (NaN when not accepted); for a calibration-mode profile, the one it used.
  */
 export function profileRecord(p: ProfileProducts, receivedMs: number, acceptedLidarConstant: number): ProfileRecord {
   const timeMs = Date.parse(p.timeStartUtc);

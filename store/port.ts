@@ -68,7 +68,11 @@ export interface ProfileMeta {
   cloudBaseM: number;
   aod: number;
   snr: number;
-  /** Lidar constant found by a Rayleigh-referenced retrieval (NaN otherwise); calibrates scans. */
+  /**
+   * Vertical profiles: the lidar constant accepted from their Rayleigh-referenced retrieval (NaN when
+   * not accepted), which calibrates later scans. Calibration-mode (scan) profiles: the constant they
+   * were retrieved with.
+   */
   lidarConstant: number;
   /** Bins with a reported, non-LOW_SNR PM value. */
   validBins: number;

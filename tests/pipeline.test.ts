@@ -75,6 +75,10 @@ describe('pipeline over a watched folder', () => {
     const scans532 = ids.filter((p) => p.channel === '532o-glued' && p.mode === 'scan');
     expect(scans532.length).toBe(take.length - verticalIdx - 1);
     expect(ids.filter((p) => p.mode === 'vertical').length).toBe(2); // both wavelengths of the vertical
+    // Scans record the constant they were retrieved with: the accepted one of that vertical.
+    const vertical532 = ids.find((p) => p.mode === 'vertical' && p.channel === '532o-glued')!;
+    expect(vertical532.lidarConstant).toBe(h.constants['532o-glued']);
+    for (const p of scans532) expect(p.lidarConstant).toBe(vertical532.lidarConstant);
     expect(t.store.cells.size).toBeGreaterThan(40); // 17 calibrated rays, valid to tau = 0.7 in the winter inversion (~1-3 km)
     expect([...t.store.cells.values()].some((c) => c.district !== '')).toBe(true);
     // Files moved; quarantine entries name the problem.

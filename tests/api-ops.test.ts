@@ -131,6 +131,7 @@ describe('OpenAPI document and Swagger UI', () => {
     ['get', '/api/v1/stations/{station}/health'],
     ['get', '/api/v1/stations/{station}/status'],
     ['get', '/api/v1/aq-stations'],
+    ['get', '/api/v1/stations/{station}/profiles'],
     ['get', '/api/v1/profiles/{id}'],
     ['get', '/api/v1/profiles/{id}/raw'],
     ['post', '/api/v1/profiles/{id}/preview'],

@@ -444,3 +444,33 @@ describe('caching', () => {
     }
   });
 });
+
+describe('profile listing', () => {
+  it('lists the window newest first with filters and a limit, matching the store', async () => {
+    const from = new Date(WINTER_END_MS - 2 * 3_600_000).toISOString();
+    const to = new Date(WINTER_END_MS).toISOString();
+    const r = await get(`/api/v1/stations/sofia/profiles?from=${from}&to=${to}`);
+    expect(r.statusCode, r.body).toBe(200);
+    const b = JSON.parse(r.body);
+    expectMatchesSchema('/api/v1/stations/{station}/profiles', 'get', b);
+    const stored = await f.ctx.store.backend.profiles({ station: 'sofia', fromMs: Date.parse(from), toMs: Date.parse(to), order: 'desc', limit: 10_000 });
+    expect(stored.length).toBeGreaterThan(10);
+    expect(b.profiles.map((p: { id: string }) => p.id)).toEqual(stored.map((m) => m.id));
+    expect(b.truncated).toBe(false);
+    const verticals = JSON.parse((await get(`/api/v1/stations/sofia/profiles?from=${from}&to=${to}&mode=vertical&channel=532o-glued&limit=2`)).body);
+    expect(verticals.profiles).toHaveLength(2);
+    expect(verticals.truncated).toBe(true);
+    for (const p of verticals.profiles) {
+      expect(p.mode).toBe('vertical');
+      expect(p.channel).toBe('532o-glued');
+      expect((await get(`/api/v1/profiles/${encodeURIComponent(p.id)}`)).statusCode).toBe(200);
+    }
+    expect(Date.parse(verticals.profiles[0].time_start)).toBeGreaterThan(Date.parse(verticals.profiles[1].time_start));
+  });
+  it('rejects bad input naming the field; unknown station 404', async () => {
+    expectError(await get('/api/v1/stations/sofia/profiles?mode=rhi'), 400, 'mode');
+    expectError(await get('/api/v1/stations/sofia/profiles?limit=0'), 400, 'limit');
+    expectError(await get('/api/v1/stations/sofia/profiles?from=2018-01-01T00:00:00Z&to=2018-02-01T00:00:00Z'), 400, 'to');
+    expectError(await get('/api/v1/stations/plovdiv/profiles'), 404, 'station');
+  });
+});

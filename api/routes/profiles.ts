@@ -17,7 +17,12 @@ import { profileJson } from '../profile-json.js';
 import { attachment } from '../csv.js';
 import { sendJsonText } from '../cache.js';
 import { PUBLIC_ERRORS, WRITE_ERRORS, errors } from '../schemas/common.js';
-import { Preview, PreviewBody, Profile, ProfileIdParams } from '../schemas/profiles.js';
+import { Preview, PreviewBody, Profile, ProfileIdParams, ProfileList } from '../schemas/profiles.js';
+import { DAY_MS, nowOf, parseWindow, stationOf } from '../query.js';
+import { Channel, StationParams, StringEnum, TimeValue } from '../schemas/common.js';
+
+const HOUR_MS = 3_600_000;
+const PROFILE_LIST_MAX = 10_000;
 
 export const PREVIEW_MAX_MONTE_CARLO = 200;
 
@@ -42,6 +47,57 @@ export function profileRoutes(api: App, state: ApiState): void {
     if (!p) throw notFound('id', `no stored profile ${id}`);
     return p;
   };
+
+  api.get('/stations/:station/profiles', {
+    schema: {
+      tags: ['profiles'],
+      summary: 'The stored profiles of a time window (metadata, newest first)',
+      description: `Ids, times, mode (vertical or scan), geometry and scalar products of the profiles whose measurement starts in [from, to) (default: the 6 h before now; at most 7 days), optionally of one channel and mode; at most \`limit\` (default 1000, at most ${PROFILE_LIST_MAX}), newest first, \`truncated\` when there were more. For picking profiles to open with GET /profiles/{id}.`,
+      params: StationParams,
+      querystring: Type.Object(
+        {
+          from: Type.Optional(TimeValue),
+          to: Type.Optional(TimeValue),
+          channel: Type.Optional(Channel),
+          mode: Type.Optional(StringEnum(['vertical', 'scan'] as const)),
+          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: PROFILE_LIST_MAX })),
+        },
+        { additionalProperties: false },
+      ),
+      response: { 200: ProfileList, ...errors(404, ...PUBLIC_ERRORS) },
+    },
+  }, async (req, reply) => {
+    const { station } = req.params;
+    stationOf(ctx, station);
+    const q = req.query;
+    const w = parseWindow(q, nowOf(ctx), 6 * HOUR_MS, 7 * DAY_MS);
+    const limit = q.limit ?? 1000;
+    const metas = await ctx.store.backend.profiles({ station, channel: q.channel, mode: q.mode, fromMs: w.fromMs, toMs: w.toMs, order: 'desc', limit: limit + 1 });
+    const num = (v: number) => (Number.isFinite(v) ? v : null);
+    const body = {
+      station,
+      from: new Date(w.fromMs).toISOString(),
+      to: new Date(w.toMs).toISOString(),
+      truncated: metas.length > limit,
+      profiles: metas.slice(0, limit).map((m) => ({
+        id: m.id,
+        channel: m.channel,
+        mode: m.mode,
+        time_start: new Date(m.timeMs).toISOString(),
+        time_end: new Date(m.timeEndMs).toISOString(),
+        azimuth_deg: num(m.azimuthDeg),
+        elevation_deg: num(m.elevationDeg),
+        file: m.file,
+        params_id: m.paramsId,
+        valid_bins: num(m.validBins),
+        pbl_height_m: num(m.pblHeightM),
+        cloud_base_m: num(m.cloudBaseM),
+        aod: num(m.aod),
+        lidar_constant: num(m.lidarConstant),
+      })),
+    };
+    return reply.header('cache-control', 'public, max-age=10').send(body);
+  });
 
   api.get('/profiles/:id', {
     schema: {

@@ -83,3 +83,22 @@ export const ParamSetIdParams = Type.Object({ id: Type.String({ pattern: '^p-[0-
 
 export const ActiveParamsBody = Type.Object({ params_id: Type.String({ pattern: '^p-[0-9a-f]{16}$' }) }, { additionalProperties: false });
 export const ActiveParams = Type.Object({ station: Type.String(), params_id: Type.String() });
+
+/** One entry of GET /stations/{station}/profiles (metadata only). */
+export const ProfileListEntry = Type.Object({
+  id: Type.String(),
+  channel: Type.String(),
+  mode: Type.String({ description: '"vertical" (elevation >= 85 deg) or "scan"' }),
+  time_start: Type.String(),
+  time_end: Type.String(),
+  azimuth_deg: NumOrNull,
+  elevation_deg: NumOrNull,
+  file: Type.String(),
+  params_id: Type.String(),
+  valid_bins: NumOrNull,
+  pbl_height_m: NumOrNull,
+  cloud_base_m: NumOrNull,
+  aod: NumOrNull,
+  lidar_constant: NumOrNull,
+});
+export const ProfileList = Type.Object({ station: Type.String(), from: Type.String(), to: Type.String(), profiles: Type.Array(ProfileListEntry), truncated: Type.Boolean() });

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { chromiumAvailable, launchChromium, watchPage, type Chromium, type PageProblems } from './harness/chromium.js';
@@ -17,11 +18,17 @@ import { formatHm } from '../dashboard/src/lib/time.js';
 // Callbacks given to page.evaluate / waitForFunction run in the browser; the Node tsconfig has no DOM
 // types, so the page's globals are declared loosely here (module scope only).
 declare const document: any;
+declare const getComputedStyle: any;
+declare const localStorage: any;
+declare const sessionStorage: any;
+declare const location: any;
 
 const ROOT = join(import.meta.dirname, '..');
 const ARTIFACTS = join(ROOT, 'tests', 'artifacts');
 const tmp = mkdtempSync(join(tmpdir(), 'lidar-dashboard-browser-'));
 const distDir = join(tmp, 'dist');
+/** A bearer token for the write routes (its SHA-256 goes into the service's config). */
+const TOKEN = randomBytes(24).toString('base64url');
 let child: ChildProcess | null = null;
 let base = '';
 let log = '';
@@ -44,7 +51,7 @@ beforeAll(async () => {
   });
   if (build.status !== 0) throw new Error(`vite build failed:\n${build.stdout}\n${build.stderr}`);
   const config = join(tmp, 'config.json');
-  writeFileSync(config, JSON.stringify({ http: { host: '127.0.0.1', dashboard_dir: distDir } }));
+  writeFileSync(config, JSON.stringify({ http: { host: '127.0.0.1', dashboard_dir: distDir }, auth: { tokens: [{ name: 'dashboard-test', sha256: createHash('sha256').update(TOKEN).digest('hex'), scopes: ['params', 'jobs'] }] } }));
   child = spawn(process.execPath, [join(ROOT, 'bin', 'lidar-pm.mjs'), 'serve', '--config', config], {
     cwd: ROOT,
     env: { ...process.env, PORT: '0', LIDAR_PM_DATA_DIR: join(tmp, 'data'), NODE_ENV: 'production' },
@@ -275,6 +282,38 @@ describe.skipIf(skip)('other views in Chromium (loaded on demand)', () => {
     await page.close();
   }, 60_000);
 
+  it('operator: stale data turn the time since the last profile CRITICAL, in colour and in words (browser clock 3 h ahead)', async () => {
+    const other = await launchChromium({ locale: 'en-GB' });
+    try {
+      const page = await other.context.newPage();
+      await page.clock.setFixedTime(new Date(Date.now() + 3 * 3_600_000));
+      const problems = await openMap(page);
+      await page.getByRole('link', { name: 'Operator' }).click();
+      const tile = page.getByTestId('op-since-last');
+      await tile.waitFor({ timeout: 30_000 });
+      // the API itself says the last profile is fresh; the page's clock says 3 h
+      const status = (await (await fetch(`${base}/api/v1/stations/sofia/status`)).json()) as { since_last_profile_s: number };
+      expect(status.since_last_profile_s).toBeLessThan(30 * 60);
+      expect(await tile.getAttribute('data-level')).toBe('crit');
+      expect(await tile.innerText()).toMatch(/CRITICAL/);
+      expect(await tile.innerText()).toMatch(/[23] h \d+ min/);
+      const colour = await tile.evaluate((e: any) => getComputedStyle(e).backgroundColor);
+      const okColour = await page.evaluate(() => {
+        const probe = document.createElement('div');
+        probe.className = 'level-ok';
+        document.body.append(probe);
+        const c = getComputedStyle(probe).backgroundColor;
+        probe.remove();
+        return c;
+      });
+      expect(colour).not.toBe(okColour);
+      await page.screenshot({ path: join(ARTIFACTS, 'dashboard-operator-stale.png'), fullPage: true });
+      expectClean(problems);
+    } finally {
+      await other.close();
+    }
+  }, 60_000);
+
   it('districts: limit table as the API counts, calendar, hourly chart of a chosen district, CSV links that download', async () => {
     const page = await browser!.context.newPage();
     const problems = await openMap(page);
@@ -335,7 +374,7 @@ describe.skipIf(skip)('other views in Chromium (loaded on demand)', () => {
     expect(jetPx.coloured).toBe(viridis.coloured);
     expect(jetPx.sum).not.toBe(viridis.sum);
     const extReq = page.waitForRequest((r) => r.url().includes('/curtain?') && r.url().includes('product=alpha_aer'));
-    await page.getByLabel('Product').selectOption('alpha_aer');
+    await page.locator('.sci .controls').getByLabel('Product').selectOption('alpha_aer');
     await extReq;
     await page.waitForFunction(() => /Aerosol extinction \(Mm⁻¹\), log scale: 1 – 1000/.test(document.querySelector('.bar-label')?.textContent ?? ''));
     // Profile inspector: the browser runs the server's retrieval core on a scan ray's raw file; with
@@ -372,7 +411,7 @@ describe.skipIf(skip)('other views in Chromium (loaded on demand)', () => {
     await page.waitForFunction((before) => document.querySelector('[data-testid=inspector-browser-line]')?.getAttribute('d') === before, d0);
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-inspector.png'), fullPage: true });
 
-    await page.getByLabel('Product').selectOption('beta_aer');
+    await page.locator('.sci .controls').getByLabel('Product').selectOption('beta_aer');
     await page.getByLabel('Colour map').selectOption('viridis');
     await page.getByLabel('Window').selectOption('3');
     await page.waitForResponse((r) => r.url().includes('/curtain?') && r.url().includes('product=beta_aer'));
@@ -383,6 +422,111 @@ describe.skipIf(skip)('other views in Chromium (loaded on demand)', () => {
     expectClean(problems);
     await page.close();
   }, 180_000);
+
+  it('scientist: the inspector saves a parameter set and reprocesses a window with a typed token (progress, cancel)', async () => {
+    const page = await browser!.context.newPage();
+    const problems = await openMap(page);
+    await page.getByRole('link', { name: 'Scientist' }).click();
+    const actions = page.getByTestId('inspector-actions');
+    await actions.waitFor({ timeout: 60_000 });
+    // a wrong token: the API's refusal is shown
+    await page.getByTestId('in-token').fill('not-the-token');
+    await actions.getByRole('button', { name: 'Save parameter set' }).click();
+    await actions.locator('.error').waitFor();
+    expect(await page.getByTestId('in-saved').count()).toBe(0);
+    await page.getByTestId('in-token').fill(TOKEN);
+    await actions.getByLabel('Name of the set').fill('dashboard test');
+    await actions.getByRole('button', { name: 'Save parameter set' }).click();
+    await page.getByTestId('in-saved').waitFor();
+    const id = /Saved as (p-[0-9a-f]{16})/.exec(await page.getByTestId('in-saved').innerText())?.[1];
+    expect(id).toBeDefined();
+    const set = await fetch(`${base}/api/v1/param-sets/${id}`);
+    expect(set.status).toBe(200);
+    await actions.getByRole('button', { name: 'Reprocess with the saved set' }).click();
+    const jobLine = page.getByTestId('in-job');
+    await jobLine.waitFor();
+    const cancel = actions.getByRole('button', { name: 'Cancel the job' });
+    if (await cancel.count()) await cancel.click().catch(() => undefined);
+    await page.waitForFunction(() => /^(done|failed|cancelled)$/.test(document.querySelector('[data-testid=in-job]')?.getAttribute('data-state') ?? ''), undefined, { timeout: 90_000 });
+    const pageState = await jobLine.getAttribute('data-state');
+    const jobs = (await (await fetch(`${base}/api/v1/jobs`)).json()) as { jobs: Array<{ params_id: string; state: string }> };
+    const job = jobs.jobs.find((j) => j.params_id === id);
+    expect(job?.state).toBe(pageState);
+    expect(await jobLine.locator('progress').count()).toBe(1);
+    await actions.screenshot({ path: join(ARTIFACTS, 'dashboard-inspector-actions.png') });
+    // the token is nowhere but in the page's memory
+    const kept = await page.evaluate(() => JSON.stringify({ l: { ...localStorage }, s: { ...sessionStorage }, u: location.href, c: document.cookie }));
+    expect(kept).not.toContain(TOKEN);
+    expectClean({ ...problems, consoleErrors: problems.consoleErrors.filter((e) => !/401|403/.test(e)), failedRequests: problems.failedRequests.filter((r) => !/param-sets/.test(r)) });
+    await page.close();
+  }, 180_000);
+
+  it('scientist: the latest scan is drawn as a PPI over the base map, every bin, with a colour bar and units', async () => {
+    type ApiScan = { time: string | null; rays: Array<{ values: Array<number | null> }> };
+    const getScan = async (product: string): Promise<ApiScan> => (await fetch(`${base}/api/v1/stations/sofia/scan?product=${product}`)).json() as Promise<ApiScan>;
+    const binsOf = (s: ApiScan) => s.rays.reduce((n, r) => n + r.values.length, 0);
+    const page = await browser!.context.newPage();
+    const problems = await openMap(page);
+    const before = await getScan('pm10');
+    const scanReq = page.waitForResponse((r) => r.url().includes('/scan?') && r.url().includes('product=pm10'));
+    await page.getByRole('link', { name: 'Scientist' }).click();
+    expect((await scanReq).status()).toBe(200);
+    await page.waitForFunction(() => performance.getEntriesByName('lidar-pm:ppi-draw').some((e: any) => e.detail.bins > 0), undefined, { timeout: 30_000 });
+    const after = await getScan('pm10');
+    const drawn = await page.evaluate(() => performance.getEntriesByName('lidar-pm:ppi-draw').map((e: any) => ({ ms: e.duration, ...e.detail })));
+    const last = drawn[drawn.length - 1];
+    // every bin of the scan the API gave (a new scan may have completed meanwhile)
+    expect([binsOf(before), binsOf(after)]).toContain(last.bins);
+    expect(last.rays).toBeGreaterThan(0);
+    const pixels = () =>
+      page.evaluate(() => {
+        const c = document.querySelector('[data-testid=ppi-canvas]');
+        const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+        let grey = 0;
+        let coloured = 0;
+        for (let i = 0; i < d.length; i += 4) {
+          if (d[i + 3] === 0) continue;
+          if (d[i] === 190 && d[i + 1] === 190 && d[i + 2] === 190) grey++;
+          else coloured++;
+        }
+        return { grey, coloured, size: c.width * c.height };
+      });
+    const pm = await pixels();
+    expect(pm.coloured).toBeGreaterThan(100);
+    expect(pm.coloured + pm.grey).toBeLessThan(pm.size); // sectors, not a filled rectangle: the map shows around them
+    expect(await page.getByTestId('ppi-unit').innerText()).toMatch(/^PM10.*\(µg\/m³\), linear scale: 0 – 300/);
+    await expect.poll(() => page.getByTestId('ppi-caption').innerText()).toMatch(/elevation [\d.]+°, \d+ rays/);
+    // another product: the server's scan of beta_aer, log colour scale in Mm⁻¹ sr⁻¹
+    const n = drawn.length;
+    await page.getByTestId('ppi-product').selectOption('beta_aer');
+    await page.waitForFunction((k) => performance.getEntriesByName('lidar-pm:ppi-draw').length > k, n);
+    await page.waitForFunction(() => /Mm⁻¹ sr⁻¹\), log scale/.test(document.querySelector('[data-testid=ppi-unit]')?.textContent ?? ''));
+    // Earlier scans (the list of /series raw): each is drawn; the widest (the full PPI) is timed.
+    const options = await page.getByTestId('ppi-scan').locator('option').evaluateAll((os: any[]) => os.map((o) => o.value));
+    expect(options.length).toBeGreaterThan(1);
+    let widest = { rays: 0, value: '-1' };
+    for (const value of options.slice(-8)) {
+      const k = await page.evaluate(() => performance.getEntriesByName('lidar-pm:ppi-draw').length);
+      await page.getByTestId('ppi-scan').selectOption(value);
+      await page.waitForFunction((kk) => performance.getEntriesByName('lidar-pm:ppi-draw').length > kk, k);
+      const d = await page.evaluate(() => (performance.getEntriesByName('lidar-pm:ppi-draw').at(-1) as any).detail);
+      if (d.rays > widest.rays) widest = { rays: d.rays, value };
+    }
+    if (widest.value !== options[options.length - 1]) {
+      const k = await page.evaluate(() => performance.getEntriesByName('lidar-pm:ppi-draw').length);
+      await page.getByTestId('ppi-scan').selectOption(widest.value);
+      await page.waitForFunction((kk) => performance.getEntriesByName('lidar-pm:ppi-draw').length > kk, k);
+    }
+    await page.getByTestId('ppi-plot').scrollIntoViewIfNeeded();
+    await page.waitForTimeout(200);
+    await page.locator('section.ppi').screenshot({ path: join(ARTIFACTS, 'dashboard-ppi.png') });
+    const all = await page.evaluate(() => performance.getEntriesByName('lidar-pm:ppi-draw').map((e: any) => ({ ms: e.duration, ...e.detail })));
+    const full = all.filter((d: { bins: number }) => d.bins > 0);
+    const biggest = full.reduce((a: { bins: number }, b: { bins: number }) => (b.bins > a.bins ? b : a));
+    perf.ppiDraws = { count: full.length, maxMs: Math.max(...full.map((d: { ms: number }) => d.ms)), biggestScan: biggest, draws: full };
+    expectClean(problems);
+    await page.close();
+  }, 120_000);
 });
 
 describe.skipIf(skip)('public map in Chromium (phone)', () => {

@@ -12,10 +12,11 @@ import { decodeBasemap, decodeLine } from '../dashboard/src/lib/basemap.js';
 import { formatDistance, formatPm } from '../dashboard/src/lib/format.js';
 import { staticImports } from '../dashboard/scripts/bundle-size.js';
 import { DAILY_LIMITS, classifyDay, countExceedances } from '../dashboard/src/lib/limits.js';
-import { formatDuration, healthSeries, levelCompleteness, levelSinceLast, levelSuccess, worst } from '../dashboard/src/lib/ops.js';
+import { THRESHOLDS, formatDuration, healthSeries, housekeepingRule, levelCompleteness, levelHousekeeping, levelIngestLag, levelOf, levelQueue, levelSinceLast, levelSuccess, median, sinceLastS, worst } from '../dashboard/src/lib/ops.js';
 import { applyFields, compareProfiles, constantGuess, goldenMin } from '../dashboard/src/lib/inspect.js';
 import { resolveParams } from '../processing/retrieval/params.js';
 import { colourPosition, decodeCurtain, holdColumns, jet, logTicks, quantile } from '../dashboard/src/lib/curtain.js';
+import { binRadiiM, canvasAngle, maxHorizontalRangeM, rayHalfWidthsDeg, sectorRuns, type ScanRay } from '../dashboard/src/lib/ppi.js';
 
 const ROOT = join(import.meta.dirname, '..');
 
@@ -319,5 +320,105 @@ describe('profile inspector helpers', () => {
     const rcs = beta.map((b) => (b === null ? null : 5e13 * (b + 1.5e-6)));
     expect(constantGuess(rcs, beta)).toBeCloseTo(5e13, -8);
     expect(constantGuess([null], [null])).toBeNull();
+  });
+});
+
+describe('PPI geometry (ppi.ts)', () => {
+  const ray = (az: number, values: Array<number | null>, el = 0, start = 0, step = 100): ScanRay => ({ azimuth_deg: az, elevation_deg: el, range_start_m: start, range_step_m: step, values });
+
+  it('maps azimuths to canvas angles: north up, east right, clockwise', () => {
+    const at = (az: number) => [Math.cos(canvasAngle(az)), Math.sin(canvasAngle(az))].map((v) => Math.round(v * 1e9) / 1e9 + 0);
+    expect(at(0)).toEqual([0, -1]); // north: up (canvas y grows downwards)
+    expect(at(90)).toEqual([1, 0]); // east: right
+    expect(at(180)).toEqual([0, 1]);
+    expect(at(270)).toEqual([-1, 0]);
+  });
+
+  it('gives each ray half the gap to its nearer neighbour, in any order; one ray +-0.5 deg', () => {
+    expect(rayHalfWidthsDeg([10, 12, 16])).toEqual([1, 1, 2]);
+    expect(rayHalfWidthsDeg([16, 10, 12])).toEqual([2, 1, 1]);
+    expect(rayHalfWidthsDeg([40])).toEqual([0.5]);
+  });
+
+  it('puts bin i at its horizontal distance (slant range x cos elevation), skipping bins before the origin', () => {
+    const r = ray(0, [1, 2, 3], 60, -100, 100);
+    expect(binRadiiM(r, 0)).toBeNull(); // [-150, -50] m: pre-trigger
+    const [a, b] = binRadiiM(r, 2)!;
+    expect(a).toBeCloseTo(25, 9); // slant 50..150 m at 60 deg: horizontal 25..75 m
+    expect(b).toBeCloseTo(75, 9);
+    expect(maxHorizontalRangeM([r])).toBeCloseTo(75, 9);
+  });
+
+  it('merges runs of one colour class along a ray and keeps every bin covered', () => {
+    const rays = [ray(0, [1, 1, null, 5, 5, 5]), ray(2, [9, null, null, 1, 1, 1])];
+    const classOf = (v: number | null) => (v === null ? -1 : v);
+    const runs = sectorRuns(rays, 0.01, classOf);
+    // ray 0: [1,1] [null] [5,5,5]; ray 1: [9] [null,null] [1,1,1]
+    expect([...runs.keys()].sort((a, b) => a - b)).toEqual([-1, 1, 5, 9]);
+    expect(runs.get(1)!.length / 4).toBe(2);
+    expect(runs.get(-1)!.length / 4).toBe(2);
+    // total radial extent = all bins (6 x 100 m x 0.01 px/m per ray, first bin starts at 0)
+    let covered = 0;
+    for (const list of runs.values()) for (let i = 0; i < list.length; i += 4) covered += list[i + 3] - list[i + 2];
+    expect(covered).toBeCloseTo(2 * 5.5, 9);
+    // sector angles: ray at 0 deg with half-width 1 deg
+    const five = runs.get(5)!;
+    expect(five[0]).toBeCloseTo(canvasAngle(-1), 12);
+    expect(five[1]).toBeCloseTo(canvasAngle(1), 12);
+    expect(five[2]).toBeCloseTo(2.5, 9);
+    expect(five[3]).toBeCloseTo(5.5, 9);
+  });
+});
+
+describe('operator thresholds (ops.ts, one table)', () => {
+  it('applies above/below rules at their edges (strictly beyond the edge)', () => {
+    const lag = THRESHOLDS.ingestLag;
+    expect([lag.warn - 1, lag.warn, lag.warn + 1, lag.crit, lag.crit + 1].map((v) => levelIngestLag(v))).toEqual(['ok', 'ok', 'warn', 'warn', 'crit']);
+    const q = THRESHOLDS.queueDepth;
+    expect([0, q.warn, q.warn + 1, q.crit + 1].map((v) => levelQueue(v))).toEqual(['ok', 'ok', 'warn', 'crit']);
+    const ok = THRESHOLDS.retrievalSuccess;
+    expect([1, ok.warn, ok.warn - 0.01, ok.crit - 0.01].map((v) => levelSuccess(v))).toEqual(['ok', 'ok', 'warn', 'crit']);
+    expect(levelSinceLast(THRESHOLDS.sinceLastProfile.crit + 1)).toBe('crit');
+    expect(levelSinceLast(null)).toBe('crit'); // never a profile
+    expect(levelIngestLag(null)).toBe('ok'); // nothing measured yet
+    expect(levelCompleteness(Number.NaN)).toBe('ok');
+  });
+
+  it('drift rules compare with the reference (24 h median); no reference is ok', () => {
+    const hv = THRESHOLDS.detectorHv;
+    expect(levelOf(hv, 1000, 1000)).toBe('ok');
+    expect(levelOf(hv, 1000 * (1 + hv.warn * 1.5), 1000)).toBe('warn');
+    expect(levelOf(hv, 1000 * (1 - hv.crit * 1.5), 1000)).toBe('crit');
+    expect(levelOf(hv, 1000, null)).toBe('ok');
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 2, 3])).toBe(2.5);
+    expect(median([])).toBeNull();
+  });
+
+  it('finds the housekeeping rule by field name and rates the last value', () => {
+    expect(housekeepingRule('laser.energy_mj')?.id).toBe('laser_energy');
+    expect(housekeepingRule('laserEnergyMj')?.id).toBe('laser_energy');
+    expect(housekeepingRule('temperatures.laser_head_c')?.id).toBe('temperature');
+    expect(housekeepingRule('detector.pmt1.hv')?.id).toBe('detector_hv');
+    expect(housekeepingRule('high_voltage_v')?.id).toBe('detector_hv');
+    expect(housekeepingRule('pipeline.processed')).toBeNull();
+    expect(housekeepingRule('shutter_open')).toBeNull();
+    const t = THRESHOLDS.temperature;
+    expect(levelHousekeeping({ name: 'temperatures.box_c', values: [20, t.warn + 1], last: t.warn + 1 })).toBe('warn');
+    expect(levelHousekeeping({ name: 'temperatures.box_c', values: [20, t.crit + 1], last: t.crit + 1 })).toBe('crit');
+    const e = THRESHOLDS.laserEnergy;
+    expect(levelHousekeeping({ name: 'laser.energy_mj', values: [50, 50, 50, 50 * (1 - e.crit - 0.05)], last: 50 * (1 - e.crit - 0.05) })).toBe('crit');
+    expect(levelHousekeeping({ name: 'laser.energy_mj', values: [50, 50, 49], last: 49 })).toBe('ok');
+    expect(levelHousekeeping({ name: 'anything_else', values: [1e9], last: 1e9 })).toBe('ok');
+  });
+
+  it('time since the last profile also counts on the page clock', () => {
+    const last = '2026-01-01T10:00:00.000Z';
+    const t0 = Date.parse(last);
+    expect(sinceLastS(60, last, t0 + 60_000)).toBe(60);
+    expect(sinceLastS(60, last, t0 + 3 * 3_600_000)).toBe(3 * 3600); // page kept open, no updates
+    expect(sinceLastS(600, last, t0)).toBe(600); // the API's figure when larger
+    expect(sinceLastS(null, null, t0)).toBeNull();
+    expect(sinceLastS(null, last, t0 + 1000)).toBe(1);
   });
 });

@@ -32,6 +32,25 @@ export async function getJson<T>(path: string, signal?: AbortSignal): Promise<T>
   return (await r.json()) as T;
 }
 
+/** A write route: JSON body, bearer token (kept by the caller, never stored here). */
+export async function sendJson<T>(method: 'POST' | 'DELETE', path: string, token: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = { accept: 'application/json', authorization: `Bearer ${token}` };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const r = await fetch(`${API}/${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await r.text();
+  let parsed: unknown = null;
+  try {
+    parsed = text ? JSON.parse(text) : null;
+  } catch {
+    /* not JSON */
+  }
+  if (!r.ok) {
+    const err = (parsed as { error?: { code?: string; message?: string } } | null)?.error;
+    throw new ApiError(r.status, err?.code ?? 'HTTP', err?.message ?? `${r.status} ${r.statusText}`);
+  }
+  return parsed as T;
+}
+
 export async function getBinary(path: string, signal?: AbortSignal): Promise<ArrayBuffer> {
   const r = await fetch(`${API}/${path}`, { signal });
   if (!r.ok) throw new ApiError(r.status, 'HTTP', `${r.status} ${r.statusText}`);

@@ -11,7 +11,8 @@
  * a scan needs the lidar constant of the vertical before it. Stations run in parallel on the pool.
  */
 import { EventEmitter } from 'node:events';
-import { mkdirSync, openSync, writeSync, fsyncSync, closeSync, renameSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
+import { safeFileName, writeFileDurable } from './durable-file.js';
 import { join } from 'node:path';
 import { LidarError, isLidarError } from '../processing/errors.js';
 import type { ResolvedParams } from '../processing/retrieval/params.types.js';
@@ -407,14 +408,5 @@ function checkTimes(startMs: number, stopMs: number, receivedMs: number, file: s
 
 function writeDurable(dir: string, name: string, bytes: Uint8Array): void {
   mkdirSync(dir, { recursive: true });
-  const safe = name.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 120) || 'file';
-  const path = join(dir, safe);
-  const fd = openSync(`${path}.tmp`, 'w');
-  try {
-    writeSync(fd, bytes);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(`${path}.tmp`, path);
+  writeFileDurable(join(dir, safeFileName(name, 120, 'file')), bytes);
 }

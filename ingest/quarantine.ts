@@ -4,7 +4,8 @@
  * (the reason: error code, message, file/offset/field, origin, station, arrival time, size, sha256).
  * Both are written to a temporary name, fsynced and renamed, so a crash leaves no half item.
  */
-import { mkdirSync, openSync, writeSync, fsyncSync, closeSync, renameSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { safeFileName, writeFileDurable } from './durable-file.js';
 import { join } from 'node:path';
 import { LidarError } from '../processing/errors.js';
 import { sha256Hex } from '../processing/hash/sha256.js';
@@ -24,22 +25,6 @@ export interface QuarantineEntry {
   path: string;
 }
 
-function writeDurable(path: string, data: Uint8Array | string): void {
-  const tmp = `${path}.tmp`;
-  const fd = openSync(tmp, 'w');
-  try {
-    if (typeof data === 'string') writeSync(fd, data);
-    else writeSync(fd, data);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
-}
-
-function safeStem(text: string): string {
-  return text.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 80) || 'item';
-}
 
 export class Quarantine {
   private seq = 0;
@@ -50,7 +35,7 @@ export class Quarantine {
   put(item: { bytes: Uint8Array; error: LidarError; origin: string; station: string | null; receivedMs: number; name?: string }): QuarantineEntry {
     const received = new Date(item.receivedMs).toISOString();
     const dayDir = join(this.dir, received.slice(0, 10));
-    const stem = `${received.replace(/[:.]/g, '').slice(0, 17)}-${process.pid}-${++this.seq}-${safeStem(item.name ?? item.origin)}`;
+    const stem = `${received.replace(/[:.]/g, '').slice(0, 17)}-${process.pid}-${++this.seq}-${safeFileName(item.name ?? item.origin, 80, 'item')}`;
     const entry: QuarantineEntry = {
       ...item.error.toJSON(),
       origin: item.origin,
@@ -62,8 +47,8 @@ export class Quarantine {
     };
     try {
       mkdirSync(dayDir, { recursive: true });
-      writeDurable(entry.path, item.bytes);
-      writeDurable(join(dayDir, `${stem}.json`), `${JSON.stringify(entry, null, 2)}\n`);
+      writeFileDurable(entry.path, item.bytes);
+      writeFileDurable(join(dayDir, `${stem}.json`), `${JSON.stringify(entry, null, 2)}\n`);
     } catch (e) {
       throw new LidarError('LIDAR_ERR_IO', `cannot write quarantine item: ${(e as Error).message}`, { file: entry.path });
     }

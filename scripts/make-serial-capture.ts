@@ -21,7 +21,7 @@ import { slipEncode, SLIP_END, SLIP_ESC } from '../ingest/serial/slip.js';
 import { captureBytes, compressSerialCapture, readSerialCapture } from '../ingest/serial/capture.js';
 import { recordSerial } from '../ingest/serial/recorder.js';
 import { openRawSerialWriter } from '../ingest/serial/writer.js';
-import { SerialStreamDecoder, type SerialCounters } from '../ingest/serial/stream.js';
+import { SerialStreamDecoder, zeroSerialCounters, type SerialCounters } from '../ingest/serial/stream.js';
 import { startPtyPair } from '../tests/harness/socat.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -178,17 +178,7 @@ function build(planned: Planned[]): { writes: Array<{ tMs: number; bytes: Uint8A
     line: { baud_rate: BAUD, data_bits: 8, parity: 'none', stop_bits: 1 },
     framing: 'SLIP (RFC 1055), END before and after each frame; frame = type u8 | seq u32 LE | payload | crc32 u32 LE',
     wire_bytes: 0,
-    expected_counters: {
-      bytes: 0,
-      frames: 0,
-      crc_errors: 0,
-      bad_length: 0,
-      unknown_type: 0,
-      seq_gaps: 0,
-      seq_restarts: 0,
-      garbage_bytes: 0,
-      slip_escape_errors: 0,
-    },
+    expected_counters: zeroSerialCounters(),
     licel: [],
     status: [],
     corrupted: [],

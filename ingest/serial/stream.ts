@@ -70,18 +70,13 @@ export interface SerialStreamOptions {
   synced?: boolean;
 }
 
+/** Every counter at zero (a fresh decoder's; also the start of a capture manifest's expected counts). */
+export function zeroSerialCounters(): SerialCounters {
+  return { bytes: 0, frames: 0, crc_errors: 0, bad_length: 0, unknown_type: 0, seq_gaps: 0, seq_restarts: 0, garbage_bytes: 0, slip_escape_errors: 0 };
+}
+
 export class SerialStreamDecoder {
-  readonly counters: SerialCounters = {
-    bytes: 0,
-    frames: 0,
-    crc_errors: 0,
-    bad_length: 0,
-    unknown_type: 0,
-    seq_gaps: 0,
-    seq_restarts: 0,
-    garbage_bytes: 0,
-    slip_escape_errors: 0,
-  };
+  readonly counters: SerialCounters = zeroSerialCounters();
   private readonly slip: SlipDecoder;
   private readonly maxFrameBytes: number;
   private readonly maxSeqJump: number;

@@ -98,3 +98,10 @@ export function decodeBasemap(raw: unknown): Basemap {
     contours: feats<{ elev_m: number }>(r.contours),
   };
 }
+
+/** Fetches and decodes the bundled base map (same origin); rejects with a message naming the HTTP status. */
+export async function loadBasemap(url: string): Promise<Basemap> {
+  const r = await fetch(url);
+  if (!r.ok) throw new Error(`base map: HTTP ${r.status}`);
+  return decodeBasemap(await r.json());
+}

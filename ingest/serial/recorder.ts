@@ -124,8 +124,10 @@ export async function playSerialCapture(
   for (const c of capture.chunks) {
     if (options.signal?.aborted) break;
     const due = t0 + c.offsetMs / speed;
-    const wait = due - performance.now();
-    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    // setTimeout may fire up to a millisecond early against performance.now(): wait until due.
+    for (let wait = due - performance.now(); wait > 0; wait = due - performance.now()) {
+      await new Promise((r) => setTimeout(r, Math.ceil(wait)));
+    }
     await sink.write(c.bytes);
     chunks++;
     bytes += c.bytes.length;

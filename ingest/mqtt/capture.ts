@@ -230,8 +230,8 @@ export async function playMqttCapture(capture: MqttCapture, publisher: Publishes
     const msg = capture.messages[i]!;
     if (Number.isFinite(speed)) {
       const due = (msg.tMs - t0) / speed;
-      const wait = due - (clock.now() - start);
-      if (wait > 0) await clock.sleep(wait);
+      // A timer may fire a little early: sleep until due.
+      for (let wait = due - (clock.now() - start); wait > 0; wait = due - (clock.now() - start)) await clock.sleep(Math.ceil(wait));
     }
     while (pending.size >= window) await Promise.race(pending);
     const p: Promise<void> = publisher.publish(msg.topic, msg.payload, publishOptionsOf(msg)).then(

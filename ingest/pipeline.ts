@@ -26,6 +26,10 @@ import { decodeLicel } from '../processing/licel/decode.js';
 import { localToUtcMs } from '../processing/time.js';
 import type { RetrievalPool } from './worker-pool.js';
 
+
+/** The store refused a record's values: the same write would fail again (not an outage). */
+const refusedByStore = (e: unknown): boolean => isLidarError(e) && e.code === 'LIDAR_ERR_BAD_VALUE';
+
 export interface PipelineOptions {
   /** Where results go (a StoreBackend or the ResultStore over one). */
   store: Pick<StoreBackend, 'write' | 'profiles'>;
@@ -230,6 +234,23 @@ export class Pipeline extends EventEmitter {
     await this.ack(item, 'quarantined');
   }
 
+  /**
+   * Writes a batch, retrying outages. A store that refuses the batch's values (LIDAR_ERR_BAD_VALUE)
+   * would refuse them on every retry and block the station: the item is quarantined with the store's
+   * reason instead. Returns false when it was quarantined.
+   */
+  private async storeOrQuarantine(station: string, item: InputItem, batch: WriteBatch, file?: string): Promise<boolean> {
+    try {
+      await this.retrying(station, 'store write', () => this.o.store.write(batch), refusedByStore);
+      return true;
+    } catch (e) {
+      if (!refusedByStore(e)) throw e;
+      const reason = e as LidarError;
+      await this.quarantineAndAck(item, new LidarError(reason.code, `store refused the result: ${reason.message}`, file === undefined ? {} : { file }));
+      return false;
+    }
+  }
+
   private async ack(item: InputItem, outcome: AckOutcome): Promise<void> {
     try {
       await item.ack(outcome);
@@ -238,16 +259,20 @@ export class Pipeline extends EventEmitter {
     }
   }
 
-  /** Runs fn until it succeeds, with backoff; gives up only when the pipeline stops (the item stays unacknowledged). */
-  private async retrying<T>(station: string, what: string, fn: () => T | Promise<T>): Promise<T> {
+  /**
+   * Runs fn until it succeeds, with backoff; gives up only when the pipeline stops (the item stays
+   * unacknowledged) or when `permanent(error)` says a retry would fail the same way.
+   */
+  private async retrying<T>(station: string, what: string, fn: () => T | Promise<T>, permanent: (e: unknown) => boolean = () => false): Promise<T> {
     let delay = this.o.retryMinMs;
     for (;;) {
       try {
         return await fn();
       } catch (e) {
         const s = this.state(station);
-        s.h.retried++;
         s.h.lastError = `${what}: ${(e as Error).message}`;
+        if (permanent(e)) throw e;
+        s.h.retried++;
         if (this.stopping) throw e;
         this.o.log('error', `${what} failed for station ${station}: ${(e as Error).message}; retrying in ${delay} ms`);
         await new Promise((r) => setTimeout(r, delay));
@@ -274,7 +299,7 @@ export class Pipeline extends EventEmitter {
       await this.quarantineAndAck(item, isLidarError(e) ? e : new LidarError('LIDAR_ERR_BAD_VALUE', String(e)));
       return;
     }
-    await this.retrying(station, 'store write', () => this.o.store.write({ health: [record] }));
+    if (!(await this.storeOrQuarantine(station, item, { health: [record] }))) return;
     this.state(station).h.statusRecords++;
     await this.ack(item, 'stored');
     this.emit('status', record);
@@ -327,7 +352,7 @@ export class Pipeline extends EventEmitter {
       await this.retrying(station, 'raw archive write', () => writeDurable(dir, name, item.bytes));
     }
     const batch: WriteBatch = { profiles: out.profiles, cells: out.cells };
-    if (out.profiles.length > 0) await this.retrying(station, 'store write', () => this.o.store.write(batch));
+    if (out.profiles.length > 0 && !(await this.storeOrQuarantine(station, item, batch, name))) return;
     s.h.processed++;
     if (Number.isFinite(out.timeMs)) {
       const lag = item.receivedMs - out.timeMs;

@@ -1,6 +1,7 @@
 // An in-memory stand-in for the two store methods the pipeline uses, for unit tests of pipeline
 // logic only (the real adapters pass tests/store-contract.ts). Keyed like the real stores, so a
 // rewrite replaces; `failNext` makes the next writes throw, to exercise retries.
+import { LidarError } from '../processing/errors.js';
 import type { CellRecord, HealthRecord, ProfileMeta, ProfileQuery, ProfileRecord, WriteBatch } from '../store/port.js';
 
 export class MemoryStore {
@@ -9,12 +10,15 @@ export class MemoryStore {
   readonly healthRecords: HealthRecord[] = [];
   writes = 0;
   failNext = 0;
+  /** Batches this predicate matches are refused with LIDAR_ERR_BAD_VALUE, as a real store refuses bad values. */
+  refuse: (batch: WriteBatch) => boolean = () => false;
 
   async write(batch: WriteBatch): Promise<void> {
     if (this.failNext > 0) {
       this.failNext--;
       throw new Error('store unavailable (test)');
     }
+    if (this.refuse(batch)) throw new LidarError('LIDAR_ERR_BAD_VALUE', 'value refused by the store (test)', { field: 'values' });
     this.writes++;
     for (const p of batch.profiles ?? []) this.profilesById.set(p.id, p);
     for (const c of batch.cells ?? []) this.cells.set(`${c.station}|${c.channel}|${c.cell}|${c.timeMs}`, c);

@@ -159,6 +159,31 @@ describe('pipeline over a watched folder', () => {
     await b.pool.close();
   });
 
+  it('a batch the store refuses (bad value) is quarantined with the store\'s reason, not retried forever; the rest goes on', async () => {
+    const t = setup();
+    await t.pipeline.start();
+    const acks: string[] = [];
+    t.store.refuse = (b) => (b.health ?? []).some((h) => h.values.note === 'refuse me');
+    const status = (note: string) => ({
+      type: 'item' as const,
+      item: { kind: 'status' as const, station: 'sofia', bytes: new TextEncoder().encode(JSON.stringify({ time: '2018-01-19T16:00:00Z', note })), origin: `test:${note}`, receivedMs: Date.now(), ack: (o: string) => void acks.push(`${note}:${o}`) },
+    });
+    await t.pipeline.sink(status('refuse me'));
+    await t.pipeline.sink(status('fine'));
+    const f = files[23];
+    await t.pipeline.sink({ type: 'item', item: { kind: 'licel', station: 'sofia', bytes: new Uint8Array(readFileSync(join(WINTER, f))), origin: `test:${f}`, name: f, receivedMs: Date.now(), ack: (o: string) => void acks.push(`licel:${o}`) } });
+    await t.pipeline.idle();
+    expect(acks).toEqual(['refuse me:quarantined', 'fine:stored', 'licel:stored']);
+    expect(t.pipeline.health().sofia.retried).toBe(0);
+    expect(t.pipeline.health().sofia.lastError).toMatch(/store refused the result: field values: value refused by the store/);
+    const q = t.quarantine.list();
+    expect(q).toHaveLength(1);
+    expect(q[0].code).toBe('LIDAR_ERR_BAD_VALUE');
+    expect(q[0].message).toMatch(/^store refused the result: field values: value refused by the store \(test\)/);
+    expect(t.store.healthRecords.map((h) => h.values.note)).toEqual(['fine']);
+    await t.pool.close();
+  });
+
   it('unknown stations, bad status JSON and source rejects are quarantined with their reason; acks follow durability', async () => {
     const t = setup();
     await t.pipeline.start();

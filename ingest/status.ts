@@ -11,6 +11,8 @@ const MAX_KEYS = 200;
 const MAX_DEPTH = 3;
 const MAX_STRING = 256;
 const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+/** A lone UTF-16 surrogate (from a JSON \uD800 escape): no store can hold it, so refuse it here. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 export function parseStatus(bytes: Uint8Array, station: string, receivedMs: number, origin: string): HealthRecord {
   const where = (field: string) => ({ file: origin, field });
@@ -26,7 +28,8 @@ export function parseStatus(bytes: Uint8Array, station: string, receivedMs: numb
   const walk = (o: Record<string, unknown>, prefix: string, depth: number) => {
     for (const [k, v] of Object.entries(o)) {
       const name = prefix + k;
-      if (!NAME.test(k) || name.length > 128) throw new LidarError('LIDAR_ERR_BAD_VALUE', `invalid status field name ${JSON.stringify(name).slice(0, 80)}`, where(name.slice(0, 80)));
+      // "__proto__" would be dropped by the assignment below (and by readers of the stored record).
+      if (!NAME.test(k) || k === '__proto__' || name.length > 128) throw new LidarError('LIDAR_ERR_BAD_VALUE', `invalid status field name ${JSON.stringify(name).slice(0, 80)}`, where(name.slice(0, 80) || 'status'));
       if (v === null) continue;
       if (typeof v === 'object' && !Array.isArray(v)) {
         if (depth >= MAX_DEPTH) throw new LidarError('LIDAR_ERR_BAD_VALUE', `status nested deeper than ${MAX_DEPTH} levels`, where(name));
@@ -40,6 +43,7 @@ export function parseStatus(bytes: Uint8Array, station: string, receivedMs: numb
       } else if (typeof v === 'boolean') values[name] = v;
       else if (typeof v === 'string') {
         if (v.length > MAX_STRING) throw new LidarError('LIDAR_ERR_BAD_VALUE', `status value ${name} is longer than ${MAX_STRING} characters`, where(name));
+        if (LONE_SURROGATE.test(v)) throw new LidarError('LIDAR_ERR_BAD_VALUE', `status value ${name} is not well-formed Unicode (lone surrogate)`, where(name));
         values[name] = v;
       } else throw new LidarError('LIDAR_ERR_BAD_VALUE', `status value ${name} has unsupported type (${Array.isArray(v) ? 'array' : typeof v})`, where(name));
     }

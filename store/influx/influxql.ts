@@ -6,7 +6,9 @@
  *
  * Quoting follows InfluxQL's scanner (influxql/scanner.go ScanString): inside '...' and "..." the
  * escapes \\ \' \" \n are understood and a raw newline is an error, so backslash, both quotes and
- * newline are escaped; everything else (unicode included) is literal.
+ * newline are escaped. NUL (the scanner's end-of-input rune) and carriage return (read as a newline)
+ * have no escape: text holding them is refused (tests/security.test.ts checks this against influxd).
+ * Everything else (unicode included) is literal.
  */
 import { LidarError } from '../../processing/errors.js';
 
@@ -39,6 +41,7 @@ export function hasLoneSurrogate(value: string): boolean {
 function checkText(value: unknown, what: string): string {
   if (typeof value !== 'string') throw new LidarError('LIDAR_ERR_BAD_VALUE', `${what} must be a string, got ${typeof value}`, { field: what });
   if (hasLoneSurrogate(value)) throw new LidarError('LIDAR_ERR_BAD_VALUE', `${what} ${JSON.stringify(value)} contains a lone surrogate`, { field: what });
+  if (/[\u0000\r]/.test(value)) throw new LidarError('LIDAR_ERR_BAD_VALUE', `${what} ${JSON.stringify(value)} contains a NUL or carriage return, which InfluxQL cannot quote`, { field: what });
   return value;
 }
 

@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LidarError } from '../../processing/errors.js';
 import { districtsFromGeoJson } from '../../processing/geometry/grid.js';
-import { paramsId, resolveParams } from '../../processing/retrieval/params.js';
+import { canonicalParams, paramsId, resolveParams } from '../../processing/retrieval/params.js';
 import type { ResolvedParams } from '../../processing/retrieval/params.types.js';
 import { parseStation, type StationConfig } from '../../processing/station.js';
 import { Pipeline } from '../../ingest/pipeline.js';
@@ -113,7 +113,7 @@ export async function startService(config: ServiceConfig, log: Log = defaultLog,
   }
   const store = await openStore(config, log);
   for (const p of Object.values(params)) {
-    await store.putParamSet({ id: p.paramsId, json: JSON.stringify(p.json), name: 'configured', createdMs: Date.now() });
+    await store.putParamSet({ id: p.paramsId, json: canonicalParams(p.params), name: 'configured', createdMs: Date.now() });
   }
   const terrain = loadTerrain();
   const pool = new RetrievalPool({ terrain, map: { cellSizeM: config.map.cellSizeM, maxHeightAglM: config.map.maxHeightAglM, districts } }, config.pipeline.workers);

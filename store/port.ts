@@ -15,8 +15,9 @@
  *
  * Idempotency: a profile is identified by (station, channel, timeMs) where timeMs is the start of
  * its measurement; a cell contribution by (station, channel, cell, timeMs) of the profile it came
- * from; a health record by (station, timeMs). Writing the same key again replaces the earlier values
- * (a redelivered or replayed profile overwrites, never duplicates).
+ * from; a health record by (station, timeMs); an official AQ-station hour by (aqStation, timeMs).
+ * Writing the same key again replaces the earlier values (a redelivered or replayed profile
+ * overwrites, never duplicates).
  */
 
 /** Names of the per-bin arrays a profile record may carry (the contract's JSON names). */
@@ -123,6 +124,30 @@ export interface ParamSetRecord {
   createdMs: number;
 }
 
+/**
+ * One hour of official PM at an air-quality station (ExEA/EEA hourly data, not the lidar's).
+ * Identified by (aqStation, timeMs); writing it again replaces pm10, pm25 and source.
+ */
+export interface AqHourRecord {
+  /** AQ station id (EEA EoI code, e.g. "BG0050A"). */
+  aqStation: string;
+  /** Start of the hour (ms UTC, a whole hour). */
+  timeMs: number;
+  /** Hourly mean PM10 and PM2.5 in ug/m^3; NaN = not measured / missing. */
+  pm10: number;
+  pm25: number;
+  /** Where the values came from (free text, e.g. "EEA E2a verified", a file name); "" when unknown. */
+  source: string;
+}
+
+export interface AqHourQuery {
+  aqStation: string;
+  fromMs: number;
+  toMs: number;
+  /** At most this many hours, oldest first (default 10000). */
+  limit?: number;
+}
+
 export interface WriteBatch {
   profiles?: ProfileRecord[];
   cells?: CellRecord[];
@@ -210,6 +235,10 @@ export interface StoreBackend {
   putParamSet(p: ParamSetRecord): Promise<void>;
   getParamSet(id: string): Promise<ParamSetRecord | null>;
   listParamSets(): Promise<ParamSetRecord[]>;
+  /** Stores official AQ-station hours (idempotent by (aqStation, timeMs)); resolves once durable. BAD_VALUE naming the field (e.g. `aq[3].timeMs`) for a record it cannot store, then nothing is written. */
+  writeAqHours(records: AqHourRecord[]): Promise<void>;
+  /** The stored hours of one AQ station in [fromMs, toMs), oldest first. */
+  aqHours(q: AqHourQuery): Promise<AqHourRecord[]>;
   status(): BackendStatus;
   close(): Promise<void>;
 }

@@ -457,6 +457,54 @@ export function storeContract(name: string, make: () => Promise<ContractStore>):
       });
     });
 
+    describe('official AQ-station hours', () => {
+      const A = 'BG0050A';
+      const aq = (timeMs: number, pm10: number, pm25 = NaN, source = 'EEA E2a', aqStation = A) => ({ aqStation, timeMs, pm10, pm25, source });
+
+      it('round-trips hours with missing values, windows half-open, oldest first, per station', async () => {
+        await b.writeAqHours([aq(T + 2 * H, 41.5, 20.25), aq(T, 33.77), aq(T + H, NaN, 12), aq(T + H, 99, NaN, 'x', 'BG0052A')]);
+        await b.flush();
+        expect(await b.aqHours({ aqStation: A, fromMs: T, toMs: T + 3 * H })).toEqual([
+          aq(T, 33.77),
+          aq(T + H, NaN, 12),
+          aq(T + 2 * H, 41.5, 20.25),
+        ]);
+        expect((await b.aqHours({ aqStation: A, fromMs: T + H, toMs: T + 2 * H })).map((r) => r.timeMs)).toEqual([T + H]);
+        expect(await b.aqHours({ aqStation: A, fromMs: T + 3 * H, toMs: T + 9 * H })).toEqual([]);
+        expect(await b.aqHours({ aqStation: 'BG0052A', fromMs: T, toMs: T + 3 * H })).toEqual([aq(T + H, 99, NaN, 'x', 'BG0052A')]);
+        expect((await b.aqHours({ aqStation: A, fromMs: T, toMs: T + 3 * H, limit: 2 })).map((r) => r.timeMs)).toEqual([T, T + H]);
+      });
+
+      it('is idempotent by (station, hour): a rewrite replaces every value, NaN included', async () => {
+        await b.writeAqHours([aq(T, 50, 25, 'first')]);
+        await b.writeAqHours([aq(T, 50, 25, 'first')]);
+        await b.flush();
+        expect(await b.aqHours({ aqStation: A, fromMs: T, toMs: T + H })).toEqual([aq(T, 50, 25, 'first')]);
+        await b.writeAqHours([aq(T, 60, NaN, 'second, "quoted" ünïcødé')]);
+        await b.flush();
+        expect(await b.aqHours({ aqStation: A, fromMs: T, toMs: T + H })).toEqual([aq(T, 60, NaN, 'second, "quoted" ünïcødé')]);
+        expect(await b.aqHours({ aqStation: A, fromMs: T - D, toMs: T + D })).toHaveLength(1);
+      });
+
+      it('rejects a bad record with BAD_VALUE naming the field and writes nothing of that call', async () => {
+        await expectBadValue(b.writeAqHours([aq(T, 1), aq(T + 30 * 60_000, 2)]), 'aq[1].timeMs');
+        await expectBadValue(b.writeAqHours([aq(T, 1), { ...aq(T + H, 2), pm10: '2' as unknown as number }]), 'aq[1].pm10');
+        await expectBadValue(b.writeAqHours([aq(T, 1, NaN, 'ok', "x' OR '1'='1")]), 'aq[0].aqStation');
+        await expectBadValue(b.aqHours({ aqStation: '', fromMs: T, toMs: T + H }), 'aqStation');
+        await b.flush();
+        expect(await b.aqHours({ aqStation: A, fromMs: T - D, toMs: T + D })).toEqual([]);
+      });
+
+      it('keeps AQ hours across close and reopen', async () => {
+        await b.writeAqHours([aq(T, 12.5, 6.25)]);
+        await b.flush();
+        await b.close();
+        const b2 = await h.reopen();
+        await b2.open();
+        expect(await b2.aqHours({ aqStation: A, fromMs: T, toMs: T + H })).toEqual([aq(T, 12.5, 6.25)]);
+      });
+    });
+
     describe('bad values', () => {
       const awkward = ['a "quoted" \'single\'', 'comma, separated', 'new\nline', 'tab\there', 'ünïcødé ✓ 🌫 София', 'back\\slash', 'x\' OR \'1\'=\'1', '"; DROP TABLE profiles; --', 'key=value space'];
 

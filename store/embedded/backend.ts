@@ -17,9 +17,12 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { LidarError, isLidarError } from '../../processing/errors.js';
+import { checkAqHours, checkAqQuery } from '../aq.js';
 import {
   parseProfileId,
   profileId,
+  type AqHourQuery,
+  type AqHourRecord,
   type BackendStatus,
   type CellQuery,
   type CellSumRow,
@@ -355,6 +358,35 @@ class EmbeddedBackend implements StoreBackend {
       this.stmt('listParams', 'SELECT id, json, name, created_ms FROM param_sets ORDER BY created_ms, id')
         .all()
         .map((r) => ({ id: String(r.id), json: String(r.json), name: String(r.name), createdMs: Number(r.created_ms) })),
+    );
+  }
+
+  async writeAqHours(records: AqHourRecord[]): Promise<void> {
+    const db = this.need();
+    const list = checkAqHours(records);
+    try {
+      this.guard('write AQ hours', () => {
+        const ins = this.stmt(
+          'insAq',
+          `INSERT INTO aq_hours (aq_station, hour_ms, pm10, pm25, source) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (aq_station, hour_ms) DO UPDATE SET pm10 = excluded.pm10, pm25 = excluded.pm25, source = excluded.source`,
+        );
+        db.transaction(() => {
+          for (const r of list) ins.run(r.aqStation, r.timeMs, nullIfNaN(r.pm10), nullIfNaN(r.pm25), r.source);
+        }).immediate();
+      });
+    } catch (e) {
+      this.writeErrors++;
+      throw e;
+    }
+  }
+
+  async aqHours(q: AqHourQuery): Promise<AqHourRecord[]> {
+    const c = checkAqQuery(q);
+    return this.guard('read AQ hours', () =>
+      this.stmt('aqHours', 'SELECT aq_station, hour_ms, pm10, pm25, source FROM aq_hours WHERE aq_station = ? AND hour_ms >= ? AND hour_ms < ? ORDER BY hour_ms LIMIT ?')
+        .all(c.aqStation, c.fromMs, c.toMs, c.limit)
+        .map((r) => ({ aqStation: String(r.aq_station), timeMs: Number(r.hour_ms), pm10: nanIfNull(r.pm10), pm25: nanIfNull(r.pm25), source: String(r.source) })),
     );
   }
 

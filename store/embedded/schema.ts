@@ -6,6 +6,7 @@
  * Raw rows may be pruned (retention); the roll-ups are kept (no DELETE trigger). `meta` holds
  * 'pruned_before_ms', the retention horizon: contributions older than it are not written again (their
  * raw rows are gone, so a rewrite could not be told from a first write and would count twice).
+ * `aq_hours` holds official AQ-station hourly PM (never pruned; added to layout 1 by CREATE IF NOT EXISTS).
  */
 
 /** PRAGMA user_version of this layout. */
@@ -72,6 +73,10 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT NOT NULL PRIMARY KEY, value INTEGER);
 CREATE TABLE IF NOT EXISTS param_sets (
   id TEXT NOT NULL PRIMARY KEY, json TEXT NOT NULL, name TEXT NOT NULL, created_ms INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS aq_hours (
+  aq_station TEXT NOT NULL, hour_ms INTEGER NOT NULL, pm10 REAL, pm25 REAL, source TEXT NOT NULL,
+  PRIMARY KEY (aq_station, hour_ms)
+) WITHOUT ROWID;
 CREATE TRIGGER IF NOT EXISTS cells_rollup_insert AFTER INSERT ON cells BEGIN
   ${addTo('cell_hourly', 'new')}
   ${addTo('district_hourly', 'new')}

@@ -5,9 +5,12 @@
  */
 import { join as joinPath } from 'node:path';
 import { LidarError } from '../../processing/errors.js';
+import { checkAqHours, checkAqQuery } from '../aq.js';
 import {
   PROFILE_ARRAY_NAMES,
   profileId as profileIdOf,
+  type AqHourQuery,
+  type AqHourRecord,
   type BackendStatus,
   type CellQuery,
   type CellSumRow,
@@ -31,6 +34,8 @@ const ROLLUP_FIELDS = ['n', 'pm10_sum', 'pm25_sum', 'alpha_sum', 'contributions'
 const ROLLUP_LINES_PER_WRITE = 5000;
 import { bucketStarts, DAY_MS, HOUR_MS, rollupPhases, RollupQueue, STATEMENTS_PER_REQUEST } from './rollup.js';
 import {
+  aqHourFromRow,
+  aqHourLine,
   cellLine,
   HEALTH_PREFIX,
   healthLine,
@@ -521,6 +526,23 @@ export class InfluxBackend implements StoreBackend {
     this.assertOpen();
     const rows = await this.paramSetRows(null);
     return rows.sort((a, b) => a.createdMs - b.createdMs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  async writeAqHours(records: AqHourRecord[]): Promise<void> {
+    this.assertOpen();
+    const list = checkAqHours(records);
+    await this.writer.submit(list.map((r) => ({ rp: RP_LONG, line: aqHourLine(r) })), []);
+  }
+
+  async aqHours(q: AqHourQuery): Promise<AqHourRecord[]> {
+    this.assertOpen();
+    const c = checkAqQuery(q);
+    if (c.toMs <= c.fromMs) return [];
+    const series = await this.select(
+      'AQ hours',
+      iql`SELECT "pm10", "pm25", "have", "source" FROM ${this.from(RP_LONG, MEASUREMENTS.aqHour)} WHERE "aq_station" = ${str(c.aqStation)} AND ${timeRange(c.fromMs, c.toMs)} LIMIT ${int(c.limit, 'limit')}`,
+    );
+    return (series[0] ?? []).flatMap(seriesRows).map((row: Row) => aqHourFromRow(row, c.aqStation));
   }
 
   status(): BackendStatus {

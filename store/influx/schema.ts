@@ -9,6 +9,7 @@
  *   district_1h, district_1d (rp long) tags station, channel, district; sums of the cell roll-ups
  *   health   (rp raw)  tag station                           one point per health record
  *   param_set(rp long) tag id                                one point per parameter set at time 0
+ *   aq_hour  (rp long) tag aq_station                        one point per official AQ-station hour (kept forever)
  *
  * Idempotency: a point is identified by measurement + tag set + time, so rewriting a record with the
  * same key overwrites it. InfluxDB merges fields on overwrite (a field not in the new point keeps its
@@ -17,7 +18,7 @@
  * readers believe those lists, not leftover fields. Health records merge on rewrite instead (see
  * healthLine).
  */
-import { PROFILE_ARRAY_NAMES, profileId, type CellRecord, type HealthRecord, type ParamSetRecord, type ProfileArrayName, type ProfileArrays, type ProfileMeta, type ProfileMode, type ProfileRecord } from '../port.js';
+import { PROFILE_ARRAY_NAMES, profileId, type AqHourRecord, type CellRecord, type HealthRecord, type ParamSetRecord, type ProfileArrayName, type ProfileArrays, type ProfileMeta, type ProfileMode, type ProfileRecord } from '../port.js';
 import { LidarError } from '../../processing/errors.js';
 import { checkName, checkNumber, checkText, checkTime, LineBuilder } from './line-protocol.js';
 
@@ -30,6 +31,7 @@ export const MEASUREMENTS = {
   district1d: 'district_1d',
   health: 'health',
   paramSet: 'param_set',
+  aqHour: 'aq_hour',
 } as const;
 
 /** Retention policy names: raw products (rawRetention, default policy) and roll-ups/parameter sets (INF). */
@@ -200,6 +202,37 @@ export function paramSetLine(p: ParamSetRecord): string {
   b.float('json_len', json.length);
   for (let k = 0; k * CHUNK_CHARS < json.length; k++) b.string(`json_${k}`, json.slice(k * CHUNK_CHARS, (k + 1) * CHUNK_CHARS));
   return b.line(PARAM_SET_TIME_MS);
+}
+
+/**
+ * One official AQ-station hour (long RP). `have` lists the PM fields present ("pm10,pm25", "pm10",
+ * ""): InfluxDB keeps a field left out of a rewrite, so readers believe `have`, not leftovers.
+ */
+export function aqHourLine(r: AqHourRecord): string {
+  const b = new LineBuilder(MEASUREMENTS.aqHour).tag('aq_station', checkName(r.aqStation, 'aq.aqStation'));
+  const have: string[] = [];
+  if (Number.isFinite(r.pm10)) {
+    b.float('pm10', r.pm10);
+    have.push('pm10');
+  }
+  if (Number.isFinite(r.pm25)) {
+    b.float('pm25', r.pm25);
+    have.push('pm25');
+  }
+  b.string('have', have.join(','));
+  b.string('source', checkText(r.source, 'aq.source'));
+  return b.line(checkTime(r.timeMs, 'aq.timeMs'));
+}
+
+export function aqHourFromRow(row: Row, aqStation: string): AqHourRecord {
+  const have = new Set(text(row, 'have').split(','));
+  return {
+    aqStation,
+    timeMs: row.time as number,
+    pm10: have.has('pm10') ? num(row, 'pm10') : NaN,
+    pm25: have.has('pm25') ? num(row, 'pm25') : NaN,
+    source: text(row, 'source'),
+  };
 }
 
 // ---- reading back ----

@@ -12,7 +12,7 @@ import { LidarError } from '../processing/errors.js';
 import type { ApiToken } from './context.js';
 import { HttpError } from './errors.js';
 
-export const SCOPES = ['params', 'preview', 'jobs', 'calibrate'] as const;
+export const SCOPES = ['params', 'preview', 'jobs', 'calibrate', 'aq'] as const;
 export type Scope = (typeof SCOPES)[number];
 
 export function sha256Hex(s: string): string {

@@ -28,7 +28,7 @@ export interface ApiToken {
   /** Hex SHA-256 of the bearer token (tokens are never stored in clear). */
   sha256: string;
   /**
-   * Optional: what the token may do (api/auth.ts SCOPES: 'params', 'preview', 'jobs', 'calibrate').
+   * Optional: what the token may do (api/auth.ts SCOPES: 'params', 'preview', 'jobs', 'calibrate', 'aq').
    * Absent = every scope. A valid token lacking a route's scope gets 403.
    */
   scopes?: string[];

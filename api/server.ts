@@ -7,14 +7,14 @@
  * every public and write route under /api/v1 with the per-IP rate limit; Swagger UI at /docs; the
  * dashboard (or a placeholder page) at /.
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { ApiContext } from './context.js';
 import { createAuthenticator, type Scope } from './auth.js';
 import { ResponseCache } from './cache.js';
 import { ChannelDirectory } from './channels.js';
-import { HttpError, errorResponse } from './errors.js';
+import { HttpError, errorResponse, type ErrorBody } from './errors.js';
 import { JobRunner } from './jobs.js';
 import { HttpMetrics, startLoopMonitor } from './metrics.js';
 import { EventHub } from './sse.js';
@@ -29,6 +29,7 @@ import { seriesRoutes } from './routes/series.js';
 import { paramRoutes } from './routes/params.js';
 import { jobRoutes } from './routes/jobs.js';
 import { calibrationRoutes } from './routes/calibration.js';
+import { aqRoutes } from './routes/aq.js';
 import { eventRoutes } from './routes/events.js';
 import { operationRoutes } from './routes/operations.js';
 
@@ -64,6 +65,13 @@ export async function createApi(ctx: ApiContext, options: ApiOptions = {}): Prom
     return503OnClosing: true,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     ajv: { customOptions: { removeAdditional: false, allowUnionTypes: true } },
+    // The router's own rejections (a path parameter over maxParamLength, a path that is not valid
+    // percent-encoded UTF-8) as coded errors too, without echoing the URL.
+    frameworkErrors: (err, _req, reply) => {
+      const long = err.code === 'FST_ERR_MAX_PARAM_LENGTH';
+      const body: ErrorBody = { error: { code: 'LIDAR_ERR_BAD_VALUE', message: long ? 'a path parameter is longer than 200 characters' : 'the URL path is not valid percent-encoded UTF-8', field: 'path' } };
+      void (reply as FastifyReply).code(long ? 414 : 400).header('cache-control', 'no-store').send(body);
+    },
   });
   const app = base.withTypeProvider<TypeBoxTypeProvider>() as App;
 
@@ -134,6 +142,7 @@ export async function createApi(ctx: ApiContext, options: ApiOptions = {}): Prom
       paramRoutes(a, state);
       jobRoutes(a, state);
       calibrationRoutes(a, state);
+      aqRoutes(a, state);
       eventRoutes(a, state);
     },
     { prefix: API_PREFIX },

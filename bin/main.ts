@@ -11,6 +11,7 @@ import { calibrateCommand } from './commands/calibrate.js';
 import { replayCommand } from './commands/replay.js';
 import { serveCommand } from './commands/serve.js';
 import { tokenCommand } from './commands/token.js';
+import { aqImportCommand } from './commands/aq-import.js';
 
 const commands: Record<string, Command> = {
   licel: licelCommand,
@@ -20,6 +21,7 @@ const commands: Record<string, Command> = {
   replay: replayCommand,
   calibrate: calibrateCommand,
   token: tokenCommand,
+  'aq-import': aqImportCommand,
 };
 
 const USAGE = `usage: lidar-pm <command> [options]
@@ -37,6 +39,8 @@ commands:
   calibrate --pm FILE (--aq-station CODE | --aq-lat LAT --aq-lon LON) (FILE... | --products FILE)
             [--params FILE] [--fit-gamma] [--out FILE] [--text]
                                         fit MEE (and gamma) against AQ-station hourly PM
+  aq-import FILE... (--url URL | --config FILE) [--aq-station ID] [--station-map A=B,...] [--rejects FILE]
+                                        load official AQ-station hourly PM (EEA export or time,pm10[,pm25])
 
 exit codes: 0 ok, 1 runtime failure, 2 bad usage or bad input`;
 

@@ -27,6 +27,7 @@ export async function registerOpenApi(app: App): Promise<void> {
         { name: 'profiles', description: 'Stored profiles, raw files, previews' },
         { name: 'parameters', description: 'Parameter sets and calibration' },
         { name: 'jobs', description: 'Reprocessing jobs' },
+        { name: 'aq', description: 'Official AQ-station hourly PM, lidar vs station' },
         { name: 'live', description: 'Server-sent events' },
         { name: 'operations', description: 'Health, readiness, metrics, station status' },
       ],

@@ -143,7 +143,7 @@ export function mapRoutes(api: App, state: ApiState): void {
     schema: {
       tags: ['maps'],
       summary: 'Official air-quality stations, with the lidar\'s latest PM at their cell',
-      description: 'The AQ stations (EEA EoI codes) with the grid cell and district they lie in and, where the latest scan of the lidar station covers that cell, its PM10 and PM2.5 there (one-scan means). Cached like the map.',
+      description: 'The AQ stations (EEA EoI codes) with the grid cell and district they lie in and, where the latest scan of the lidar station covers that cell, its PM10 and PM2.5 there (one-scan means), and the newest stored official hour of the station in the 48 h before now (`official`, null when none; PUT /aq-stations/{id}/hourly). Cached like the map.',
       querystring: Type.Object({ station: Type.Optional(StationId), channel: Type.Optional(Channel) }, { additionalProperties: false }),
       response: { 200: AqStationList, ...errors(404, ...PUBLIC_ERRORS) },
     },
@@ -158,6 +158,15 @@ export function mapRoutes(api: App, state: ApiState): void {
       };
       const [pm10, pm25] = [await byCell('pm10'), await byCell('pm25')];
       const num = (v: number | undefined) => (v !== undefined && Number.isFinite(v) ? Number(v.toPrecision(6)) : null);
+      // The newest complete official hour of each AQ station in the 48 h before now (PUT /aq-stations/{id}/hourly).
+      const nowMs = nowOf(ctx);
+      const officialOf = async (id: string) => {
+        const hours = await ctx.store.backend.aqHours({ aqStation: id, fromMs: nowMs - 48 * 3_600_000, toMs: nowMs - 3_600_000 + 1, limit: 100 });
+        const last = [...hours].reverse().find((h) => Number.isFinite(h.pm10) || Number.isFinite(h.pm25));
+        return last ? { pm10: num(last.pm10), pm25: num(last.pm25), time: new Date(last.timeMs).toISOString(), averaging: 'one hour' as const, source: last.source } : null;
+      };
+      const official = new Map<string, Awaited<ReturnType<typeof officialOf>>>();
+      for (const s of ctx.aqStations) official.set(s.id, await officialOf(s.id));
       const stations = ctx.aqStations.map((s) => {
         const cell = cellId(s.lat, s.lon, ctx.map.cellSizeM);
         const g = parseCellId(cell)!;
@@ -175,6 +184,7 @@ export function mapRoutes(api: App, state: ApiState): void {
           cell,
           district: districtAt(ctx.districts, g.centreLat, g.centreLon),
           lidar: c10 || c25 ? { pm10: num(c10?.value), pm25: num(c25?.value), n: c10?.n ?? c25?.n ?? 0, time: pm10.time, averaging: 'one scan' as const } : null,
+          official: official.get(s.id) ?? null,
         };
       });
       return makeCached(JSON.stringify({ station, channel, stations }), JSON_TYPE);

@@ -104,6 +104,16 @@ export const AqStationList = Type.Object({
         }),
         Type.Null(),
       ], { description: 'The latest scan\'s PM in the station\'s cell (null when the scan does not cover it)' }),
+      official: Type.Union([
+        Type.Object({
+          pm10: NumOrNull,
+          pm25: NumOrNull,
+          time: Type.String({ description: 'Hour start (ISO 8601 UTC)' }),
+          averaging: Type.Literal('one hour'),
+          source: Type.String(),
+        }),
+        Type.Null(),
+      ], { description: 'The station\'s own newest complete hourly value of the last 48 h (null when none is stored)' }),
     }),
   ),
 });

@@ -1,5 +1,5 @@
 /**
- * `lidar-pm token NAME [--scopes params,preview,jobs,calibrate]`: prints a new random bearer token for
+ * `lidar-pm token NAME [--scopes params,preview,jobs,calibrate,aq]`: prints a new random bearer token for
  * the API's write routes and the entry for the configuration, which keeps only the token's SHA-256
  * (api/auth.ts). The token is shown once; store it where the client needs it.
  * Exit 0 ok, 2 bad usage.
@@ -11,7 +11,7 @@ import type { Command } from '../command.js';
 
 export const tokenCommand: Command = async (args) => {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { scopes: { type: 'string' }, json: { type: 'boolean', default: false } }, strict: true });
-  if (positionals.length !== 1) throw new LidarError('LIDAR_ERR_USAGE', 'usage: lidar-pm token NAME [--scopes params,preview,jobs,calibrate] [--json]', { field: 'NAME' });
+  if (positionals.length !== 1) throw new LidarError('LIDAR_ERR_USAGE', 'usage: lidar-pm token NAME [--scopes params,preview,jobs,calibrate,aq] [--json]', { field: 'NAME' });
   const name = positionals[0];
   if (!/^[A-Za-z0-9._@-]{1,64}$/.test(name)) throw new LidarError('LIDAR_ERR_USAGE', `invalid token name ${JSON.stringify(name)} (1-64 letters, digits, . _ @ -)`, { field: 'NAME' });
   let scopes: string[] | undefined;

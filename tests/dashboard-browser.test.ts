@@ -1,17 +1,16 @@
 // The public map in a real browser (Debian chromium, headless, playwright-core) against the real
-// service: the dashboard is built into a temp folder, `lidar-pm serve` runs as a child on a free port
-// with a temp data folder and that dashboard (config http.dashboard_dir); the default replay of the
-// Sofia winter scenario backfills a map within seconds. Checks what a visitor sees and does; fails
-// on console errors, CSP violations, failed requests and any request to another host.
-// Screenshots go to tests/artifacts/ (git-ignored).
+// service (tests/harness/dashboard-service.ts): the dashboard is built into a temp folder, `lidar-pm
+// serve` runs as a child on a free port with a temp data folder and that dashboard (config
+// http.dashboard_dir); the default replay of the Sofia winter scenario backfills a map within seconds.
+// Checks what a visitor sees and does; fails on console errors, CSP violations, failed requests and
+// any request to another host. Screenshots go to tests/artifacts/ (git-ignored).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { chromiumAvailable, launchChromium, watchPage, type Chromium, type PageProblems } from './harness/chromium.js';
+import { startDashboardService, type DashboardService } from './harness/dashboard-service.js';
 import { bandFor } from '../dashboard/src/lib/aqi.js';
 import { formatHm } from '../dashboard/src/lib/time.js';
 
@@ -25,13 +24,10 @@ declare const location: any;
 
 const ROOT = join(import.meta.dirname, '..');
 const ARTIFACTS = join(ROOT, 'tests', 'artifacts');
-const tmp = mkdtempSync(join(tmpdir(), 'lidar-dashboard-browser-'));
-const distDir = join(tmp, 'dist');
 /** A bearer token for the write routes (its SHA-256 goes into the service's config). */
 const TOKEN = randomBytes(24).toString('base64url');
-let child: ChildProcess | null = null;
+let service: DashboardService | null = null;
 let base = '';
-let log = '';
 let browser: Chromium | null = null;
 /** Drawing times measured in the page (written to tests/artifacts/dashboard-perf.json, not asserted). */
 const perf: Record<string, unknown> = {};
@@ -43,36 +39,8 @@ interface ApiMap {
 const getMap = async (product = 'pm10'): Promise<ApiMap> => (await fetch(`${base}/api/v1/stations/sofia/map?product=${product}`)).json() as Promise<ApiMap>;
 
 beforeAll(async () => {
-  const build = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', 'dashboard/vite.config.ts', '--outDir', distDir, '--emptyOutDir', '--logLevel', 'warn'], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    timeout: 170_000,
-    env: { ...process.env, NODE_ENV: 'production' },
-  });
-  if (build.status !== 0) throw new Error(`vite build failed:\n${build.stdout}\n${build.stderr}`);
-  const config = join(tmp, 'config.json');
-  writeFileSync(config, JSON.stringify({ http: { host: '127.0.0.1', dashboard_dir: distDir }, auth: { tokens: [{ name: 'dashboard-test', sha256: createHash('sha256').update(TOKEN).digest('hex'), scopes: ['params', 'jobs'] }] } }));
-  child = spawn(process.execPath, [join(ROOT, 'bin', 'lidar-pm.mjs'), 'serve', '--config', config], {
-    cwd: ROOT,
-    env: { ...process.env, PORT: '0', LIDAR_PM_DATA_DIR: join(tmp, 'data'), NODE_ENV: 'production' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
-  child.stdout!.on('data', (d) => (log += d));
-  child.stderr!.on('data', (d) => (log += d));
-  const t0 = Date.now();
-  while (!base && Date.now() - t0 < 60_000) {
-    base = /HTTP API on (http:\/\/[^\s]+) /.exec(log)?.[1] ?? '';
-    if (child.exitCode !== null) throw new Error(`lidar-pm serve exited:\n${log}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  if (!base) throw new Error(`no HTTP API within 60 s:\n${log}`);
-  // Wait for the backfill to reach "now": a map with PM whose scan is fresh (not greyed as stale).
-  while (Date.now() - t0 < 120_000) {
-    const m = await getMap().catch(() => null);
-    if (m && m.time && Date.now() - Date.parse(m.time) < 20 * 60_000 && m.features.filter((f) => f.properties.value !== null).length > 0) break;
-    await new Promise((r) => setTimeout(r, 500));
-  }
+  service = await startDashboardService({ config: { auth: { tokens: [{ name: 'dashboard-test', sha256: createHash('sha256').update(TOKEN).digest('hex'), scopes: ['params', 'jobs'] }] } } });
+  base = service.base;
   mkdirSync(ARTIFACTS, { recursive: true });
   if (chromiumAvailable()) browser = await launchChromium({ viewport: { width: 1280, height: 860 }, locale: 'en-GB', timezoneId: 'America/New_York' });
 }, 240_000);
@@ -80,17 +48,7 @@ beforeAll(async () => {
 afterAll(async () => {
   if (Object.keys(perf).length > 0) writeFileSync(join(ARTIFACTS, 'dashboard-perf.json'), `${JSON.stringify({ measured: new Date().toISOString(), chromium: 'Debian /usr/bin/chromium, headless', ...perf }, null, 2)}\n`);
   await browser?.close();
-  if (child && child.exitCode === null && child.signalCode === null) {
-    try {
-      process.kill(-child.pid!, 'SIGTERM');
-    } catch {
-      /* gone */
-    }
-    const t0 = Date.now();
-    while (child.exitCode === null && child.signalCode === null && Date.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 100));
-    if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGKILL');
-  }
-  rmSync(tmp, { recursive: true, force: true });
+  await service?.stop();
 }, 60_000);
 
 function expectClean(p: PageProblems): void {

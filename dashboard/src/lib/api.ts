@@ -134,6 +134,8 @@ export interface AqStation {
   cell: string | null;
   district: string | null;
   lidar: { pm10: number | null; pm25: number | null; n: number; time: string; averaging: string } | null;
+  /** The station's own newest complete hourly value of the last 48 h (null when none is stored). */
+  official?: { pm10: number | null; pm25: number | null; time: string; averaging: string; source: string } | null;
 }
 
 export interface StationInfo {

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --out FILE]`: retrieval benchmark (docs/performance.md).
+ * `npx tsx scripts/bench.ts [--quick] [--out FILE]` (part of `npm run bench`, scripts/bench-all.ts): retrieval benchmark (docs/performance.md).
  * For each record length (1000, 4000 and 16180 data bins + 200 pre-trigger bins; 16380 is the
  * longest Licel record) and each profile kind (vertical, 2 deg scan; scripts/bench/inputs.ts):
  * - the full chain (`retrieveFile`, both wavelengths, Monte Carlo off) with warm caches and with the
@@ -126,7 +126,7 @@ async function main(): Promise<void> {
   }
   console.log(`\nheap used: ${f(heapBefore)} MiB before, ${f(heapAfter)} MiB after`);
   mkdirSync(dirname(outFile), { recursive: true });
-  const doc = { format: 'lidar-pm-bench/1', benchmark: 'retrieval', date: new Date().toISOString(), quick, command: `npm run bench${quick ? ' -- --quick' : ''}`, machine, monteCarloRuns: MC_RUNS, heapUsedMiB: { before: heapBefore, after: heapAfter }, results };
+  const doc = { format: 'lidar-pm-bench/1', benchmark: 'retrieval', date: new Date().toISOString(), quick, command: `npx tsx scripts/bench.ts${quick ? ' --quick' : ''}`, machine, monteCarloRuns: MC_RUNS, heapUsedMiB: { before: heapBefore, after: heapAfter }, results };
   writeFileSync(outFile, JSON.stringify(doc, null, 2) + '\n');
   console.log(`written: ${outFile}`);
 }

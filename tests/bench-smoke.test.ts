@@ -1,5 +1,5 @@
-// `npm run bench -- --quick` runs and produces its table and JSON (shape only: timings are never
-// asserted in tests; docs/performance.md quotes the full benchmark).
+// `npm run bench -- --quick --only ...` (scripts/bench-all.ts) runs and produces its table and JSON.
+// Shape only: timings are never asserted in tests; docs/performance.md quotes the full benchmark.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,29 +8,84 @@ import { describe, expect, it } from 'vitest';
 
 const ROOT = join(import.meta.dirname, '..');
 
-describe('retrieval benchmark (--quick smoke run)', () => {
-  it('prints the chain and stage tables and writes the JSON', () => {
+interface Row {
+  benchmark: string;
+  workload: string;
+  metric: string;
+  value: number;
+  unit: string;
+}
+
+describe('benchmark suite (bench-all --quick smoke run)', () => {
+  it('runs the selected benchmarks, prints one table and writes the summary and detail JSON', () => {
     const dir = mkdtempSync(join(tmpdir(), 'lidar-pm-bench-'));
     try {
-      const out = join(dir, 'retrieval.json');
-      const stdout = execFileSync(process.execPath, ['--import', 'tsx', 'scripts/bench.ts', '--quick', '--out', out], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-      expect(stdout).toContain('Full chain (retrieveFile');
-      expect(stdout).toMatch(/ns\/bin/);
-      expect(stdout).toContain('Stages, vertical');
-      expect(stdout).toContain('Stages, scan');
+      const out = join(dir, 'summary.json');
+      const details = join(dir, 'details');
+      const stdout = execFileSync(process.execPath, ['--import', 'tsx', 'scripts/bench-all.ts', '--quick', '--only', 'retrieval,store-embedded', '--out', out, '--details', details], {
+        cwd: ROOT,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+        timeout: 240_000,
+      });
+      // One table on stdout: the header, a rule, then one line per row.
+      const lines = stdout.split('\n');
+      const header = lines.findIndex((l) => /^benchmark\s*\| workload\s*\| metric\s*\| +value \| unit$/.test(l));
+      expect(header, stdout).toBeGreaterThanOrEqual(0);
+      expect(lines[header + 1]).toMatch(/^-+(-\|-+)+$/);
+      expect(stdout).toMatch(/\d+ rows from 2 of 2 benchmarks in [\d.]+ s\n/);
+      expect(stdout).not.toContain('FAILED');
+
       const doc = JSON.parse(readFileSync(out, 'utf8'));
-      expect(doc.format).toBe('lidar-pm-bench/1');
+      expect(doc.format).toBe('lidar-pm-bench-summary/1');
       expect(doc.quick).toBe(true);
-      expect(doc.machine.cores).toBeGreaterThan(0);
-      expect(doc.results.map((r: { kind: string }) => r.kind)).toEqual(['vertical', 'scan']);
-      for (const r of doc.results) {
-        expect(r.bins).toBe(r.dataBins + 200);
-        expect(r.profilesPerFile).toBe(2);
-        for (const v of [r.warm.medianNs, r.warm.p90Ns, r.warm.nsPerBin, r.warm.profilesPerSecond, r.cold.medianNs, r.monteCarlo.medianNs, r.memory.bytesPerCall]) expect(Number.isFinite(v)).toBe(true);
-        expect(r.stages.map((s: { stage: string }) => s.stage)).toEqual(expect.arrayContaining(['glue', 'fernald', 'fernaldCalibrated', 'detectCloud', 'detectHardTarget', 'pblHeight', 'extinctionToPm']));
+      expect(doc.failed).toEqual([]);
+      expect(doc.machine.nproc).toBeGreaterThan(0);
+      expect(typeof doc.machine.cpuModel).toBe('string');
+      expect(doc.machine.node).toBe(process.version);
+      expect(doc.machine.loadAverageAtStart).toHaveLength(3);
+      expect(Number.isNaN(Date.parse(doc.date))).toBe(false);
+      expect(Object.keys(doc.benchmarks)).toEqual(['retrieval', 'store-embedded']);
+
+      const rows = doc.rows as Row[];
+      const tableRows = lines.slice(header + 2).filter((l) => l.includes(' | '));
+      expect(tableRows).toHaveLength(rows.length);
+      for (const r of rows) {
+        expect(Number.isFinite(r.value), JSON.stringify(r)).toBe(true);
+        expect(r.workload.length).toBeGreaterThan(10);
+        expect(tableRows.some((l) => l.startsWith(r.benchmark) && l.includes(r.workload) && l.includes(r.metric))).toBe(true);
       }
+      const has = (benchmark: string, metric: string, unit: string, workload: RegExp) => rows.some((r) => r.benchmark === benchmark && r.metric === metric && r.unit === unit && workload.test(r.workload));
+      // retrieval (quick: 1000 data bins + 200 pre-trigger) for both profile kinds
+      expect(has('retrieval', 'time per bin', 'ns/bin', /vertical .*1200 bins/)).toBe(true);
+      expect(has('retrieval', 'time per bin', 'ns/bin', /scan .*1200 bins/)).toBe(true);
+      expect(has('retrieval', 'profiles', 'profiles/s', /1200 bins/)).toBe(true);
+      // embedded store: write rate and the query latencies
+      expect(has('store-embedded', 'write', 'profiles/s', /1 days .*SQLite/)).toBe(true);
+      expect(has('store-embedded', 'write', 'points/s', /SQLite/)).toBe(true);
+      expect(has('store-embedded', 'latest map (pm10, 17-ray PPI) p50', 'ms', /SQLite/)).toBe(true);
+      expect(has('store-embedded', '24 h curtain 288 x 200 (beta_aer) p50', 'ms', /SQLite/)).toBe(true);
+      // growth tables and the detail files they came from
+      expect(doc.growth.bins.map((g: { kind: string; bins: number }) => `${g.kind} ${g.bins}`)).toEqual(['vertical 1200', 'scan 1200']);
+      expect(doc.growth.storedProfiles).toHaveLength(1);
+      expect(doc.growth.storedProfiles[0].days).toBe(1);
+      const retrieval = JSON.parse(readFileSync(join(details, 'retrieval.json'), 'utf8'));
+      expect(retrieval.format).toBe('lidar-pm-bench/1');
+      expect(retrieval.results.map((r: { kind: string }) => r.kind)).toEqual(['vertical', 'scan']);
+      const store = JSON.parse(readFileSync(join(details, 'store-embedded.json'), 'utf8'));
+      expect(store.data.days).toBe(1);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  }, 120_000);
+  }, 300_000);
+
+  it('refuses an unknown benchmark name', () => {
+    let stderr = '';
+    try {
+      execFileSync(process.execPath, ['--import', 'tsx', 'scripts/bench-all.ts', '--quick', '--only', 'retrieval,nonsense'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (e) {
+      stderr = String((e as { stderr: string }).stderr);
+    }
+    expect(stderr).toMatch(/unknown benchmark "nonsense"/);
+  }, 60_000);
 });

@@ -4,7 +4,7 @@
  *
  *   offset  size          content (all little-endian)
  *   0       4             magic "LPMC"
- *   4       2             version (u16) = 1
+ *   4       2             version (u16) = 2
  *   6       2             header size in bytes (u16) = 32
  *   8       4             width W (u32): time columns
  *   12      4             height H (u32): height rows
@@ -17,6 +17,7 @@
  *   ..      4 W H         values (f32), column by column: values[col * H + row]; NaN = no data
  *   ..      4 W           PBL height per column (f32, m a.s.l.; NaN = none)
  *   ..      4 W           cloud base per column (f32, m a.s.l.; NaN = none)
+ *   ..      4 W           PBL quality per column (f32, 0..1; NaN = none)   (version 2; v1 ended before it)
  *
  * The f64 block starts at byte 32 and every later block at a multiple of 4, so a client can view
  * each block with a typed array over the same buffer.
@@ -24,14 +25,14 @@
 import type { CurtainResult } from '../store/result-store.js';
 
 export const CURTAIN_MAGIC = 'LPMC';
-export const CURTAIN_VERSION = 1;
+export const CURTAIN_VERSION = 2;
 export const CURTAIN_HEADER_BYTES = 32;
 export const CURTAIN_CONTENT_TYPE = 'application/vnd.lidar-pm.curtain+f32';
 
 export function curtainBinary(c: CurtainResult): Buffer {
   const w = c.timesMs.length;
   const h = c.heightsM.length;
-  const size = CURTAIN_HEADER_BYTES + 8 * w + 4 * h + 4 * w * h + 8 * w;
+  const size = CURTAIN_HEADER_BYTES + 8 * w + 4 * h + 4 * w * h + 12 * w;
   const buf = Buffer.alloc(size);
   buf.write(CURTAIN_MAGIC, 0, 'ascii');
   buf.writeUInt16LE(CURTAIN_VERSION, 4);
@@ -52,6 +53,7 @@ export function curtainBinary(c: CurtainResult): Buffer {
   put(c.values);
   put(c.pblHeightM);
   put(c.cloudBaseM);
+  put(c.pblQuality);
   return buf;
 }
 
@@ -86,5 +88,6 @@ export function curtainJson(c: CurtainResult, unit: string): object {
     values,
     pbl_height_m: Array.from(c.pblHeightM, (x) => nul(x)),
     cloud_base_m: Array.from(c.cloudBaseM, (x) => nul(x)),
+    pbl_quality: Array.from(c.pblQuality, (x) => nul(x, 4)),
   };
 }

@@ -64,6 +64,7 @@ export function profileRecord(p: ProfileProducts, receivedMs: number, acceptedLi
     cloudBaseM: p.cloudBaseM,
     aod: p.aod,
     snr: p.snr,
+    background: p.backgroundMean,
     lidarConstant: acceptedLidarConstant,
     validBins,
     qcCounts,

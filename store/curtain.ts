@@ -3,7 +3,8 @@
  * columns and [heightMinM, heightMaxM) into `height` equal rows; each output cell is the mean of the
  * finite values of the profiles whose start time falls in the column and whose bins' heights fall in
  * the row (NaN where nothing finite falls). PBL height and cloud base per column are the means of
- * the finite values of the column's profiles. values[col * height + row].
+ * the finite values of the column's profiles; the PBL quality per column is the mean quality (0..1) of
+the column's profiles that have a finite PBL height. values[col * height + row].
  */
 import { LidarError } from '../processing/errors.js';
 
@@ -17,6 +18,8 @@ export interface CurtainProfile {
   /** The product, same length as heightsM. */
   values: ArrayLike<number>;
   pblHeightM: number;
+  /** Quality 0..1 of the PBL height (processing/retrieval/pbl.ts); NaN/absent = unknown. */
+  pblQuality?: number;
   cloudBaseM: number;
 }
 
@@ -39,6 +42,8 @@ export interface Curtain {
   /** values[col * height + row]; NaN where empty. */
   values: Float32Array;
   pblHeightM: Float32Array;
+  /** Mean PBL quality (0..1) of the column's profiles with a finite PBL height; NaN where none has one (or none is known). */
+  pblQuality: Float32Array;
   cloudBaseM: Float32Array;
   /** Profiles in the window that contributed (any bin, finite or not). */
   profilesUsed: number;
@@ -89,6 +94,7 @@ export function buildCurtain(profiles: readonly CurtainProfile[], g: CurtainGrid
   const sum = new Float64Array(width * height);
   const count = new Uint32Array(width * height);
   const pblSum = new Float64Array(width), pblN = new Uint32Array(width);
+  const pblQSum = new Float64Array(width), pblQN = new Uint32Array(width);
   const cbSum = new Float64Array(width), cbN = new Uint32Array(width);
   for (const p of inWindow) {
     const col = Math.min(width - 1, Math.floor((p.timeMs - fromMs) / colMs));
@@ -104,6 +110,10 @@ export function buildCurtain(profiles: readonly CurtainProfile[], g: CurtainGrid
     if (Number.isFinite(p.pblHeightM)) {
       pblSum[col] += p.pblHeightM;
       pblN[col]++;
+      if (p.pblQuality !== undefined && Number.isFinite(p.pblQuality)) {
+        pblQSum[col] += p.pblQuality;
+        pblQN[col]++;
+      }
     }
     if (Number.isFinite(p.cloudBaseM)) {
       cbSum[col] += p.cloudBaseM;
@@ -118,9 +128,11 @@ export function buildCurtain(profiles: readonly CurtainProfile[], g: CurtainGrid
   for (let r = 0; r < height; r++) heightsM[r] = hMin + (r + 0.5) * rowM;
   const pblHeightM = new Float32Array(width);
   const cloudBaseM = new Float32Array(width);
+  const pblQuality = new Float32Array(width);
   for (let c = 0; c < width; c++) {
     pblHeightM[c] = pblN[c] > 0 ? pblSum[c] / pblN[c] : NaN;
+    pblQuality[c] = pblQN[c] > 0 ? pblQSum[c] / pblQN[c] : NaN;
     cloudBaseM[c] = cbN[c] > 0 ? cbSum[c] / cbN[c] : NaN;
   }
-  return { timesMs, heightsM, values, pblHeightM, cloudBaseM, profilesUsed: inWindow.length, heightMinM: hMin, heightMaxM: hMax };
+  return { timesMs, heightsM, values, pblHeightM, pblQuality, cloudBaseM, profilesUsed: inWindow.length, heightMinM: hMin, heightMaxM: hMax };
 }

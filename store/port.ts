@@ -68,7 +68,15 @@ export interface ProfileMeta {
   pblQuality: number;
   cloudBaseM: number;
   aod: number;
+  /** Signal-to-noise ratio of the retrieval's reference (reference window, or the calibration start bin); dimensionless. */
   snr: number;
+  /**
+   * The retrieval's background level (mean of the background window before subtraction): MHz for
+   * photon-counting and glued channels, mV for analog-only channels (backgroundUnit()). NaN =
+   * unknown (no background subtracted, or stored before this field existed). Optional on write
+   * (absent = NaN); the stores always fill it on read.
+   */
+  background?: number;
   /**
    * Vertical profiles: the lidar constant accepted from their Rayleigh-referenced retrieval (NaN when
    * not accepted), which calibrates later scans. Calibration-mode (scan) profiles: the constant they
@@ -241,6 +249,11 @@ export interface StoreBackend {
   aqHours(q: AqHourQuery): Promise<AqHourRecord[]>;
   status(): BackendStatus;
   close(): Promise<void>;
+}
+
+/** Unit of ProfileMeta.background for a channel key: "mV" for analog-only channels ("…-analog"), else "MHz". */
+export function backgroundUnit(channel: string): 'MHz' | 'mV' {
+  return channel.endsWith('-analog') ? 'mV' : 'MHz';
 }
 
 /** `${station}:${channel}:${timeMs}` */

@@ -416,7 +416,7 @@ export function createResultStore(backend: StoreBackend, options: ResultStoreOpt
         const heights = r?.arrays.height_m;
         const values = r?.arrays[product] as Float32Array | undefined;
         if (!heights || !values) continue;
-        inputs.push({ timeMs: m.timeMs, heightsM: heights, values, pblHeightM: m.pblHeightM, cloudBaseM: m.cloudBaseM });
+        inputs.push({ timeMs: m.timeMs, heightsM: heights, values, pblHeightM: m.pblHeightM, pblQuality: m.pblQuality, cloudBaseM: m.cloudBaseM });
       }
       const c = buildCurtain(inputs, q);
       return { ...c, station: q.station, channel: q.channel, product, fromMs: q.fromMs, toMs: q.toMs };

@@ -130,6 +130,7 @@ describe('OpenAPI document and Swagger UI', () => {
     ['get', '/api/v1/stations/{station}/districts'],
     ['get', '/api/v1/stations/{station}/health'],
     ['get', '/api/v1/stations/{station}/status'],
+    ['get', '/api/v1/stations/{station}/channels/health'],
     ['get', '/api/v1/aq-stations'],
     ['get', '/api/v1/stations/{station}/profiles'],
     ['get', '/api/v1/profiles/{id}'],

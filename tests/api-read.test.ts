@@ -211,13 +211,13 @@ describe('curtain', () => {
     expect(bin.headers.etag).not.toBe(r.headers.etag);
     const buf = bin.rawPayload;
     expect(buf.subarray(0, 4).toString('ascii')).toBe('LPMC');
-    expect(buf.readUInt16LE(4)).toBe(1);
+    expect(buf.readUInt16LE(4)).toBe(2);
     expect(buf.readUInt16LE(6)).toBe(CURTAIN_HEADER_BYTES);
     const w = buf.readUInt32LE(8);
     const h = buf.readUInt32LE(12);
     expect([w, h]).toEqual([24, 50]);
     expect(buf.readUInt32LE(16)).toBe(c.profilesUsed);
-    expect(buf.length).toBe(32 + 8 * w + 4 * h + 4 * w * h + 8 * w);
+    expect(buf.length).toBe(32 + 8 * w + 4 * h + 4 * w * h + 12 * w);
     const ab = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length);
     const times = new Float64Array(ab, 32, w);
     const heights = new Float32Array(ab, 32 + 8 * w, h);
@@ -227,6 +227,9 @@ describe('curtain', () => {
     expect(heights[7]).toBeCloseTo(c.heightsM[7], 2);
     expect(Array.from(values).map((v) => (Number.isNaN(v) ? null : v))).toEqual(Array.from(c.values).map((v) => (Number.isNaN(v) ? null : v)));
     expect(Array.from(pbl).map((v) => (Number.isNaN(v) ? null : v))).toEqual(Array.from(c.pblHeightM).map((v) => (Number.isNaN(v) ? null : v)));
+    const pblQuality = new Float32Array(ab, 32 + 8 * w + 4 * h + 4 * w * h + 8 * w, w);
+    expect(Array.from(pblQuality).map((v) => (Number.isNaN(v) ? null : v))).toEqual(Array.from(c.pblQuality).map((v) => (Number.isNaN(v) ? null : v)));
+    expect(j.pbl_quality).toHaveLength(w);
     // JSON value = binary value to 7 digits
     for (let col = 0; col < w; col++) {
       const v = values[col * h + 10];

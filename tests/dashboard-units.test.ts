@@ -263,9 +263,9 @@ describe('curtain (scientist view)', () => {
     const bad = curtainBuffer(3, 2, () => 0);
     new DataView(bad).setUint8(0, 0x58);
     expect(() => decodeCurtain(bad)).toThrow(/magic/);
-    const v2 = curtainBuffer(3, 2, () => 0);
-    new DataView(v2).setUint16(4, 2, true);
-    expect(() => decodeCurtain(v2)).toThrow(/version 2/);
+    const v3 = curtainBuffer(3, 2, () => 0);
+    new DataView(v3).setUint16(4, 3, true);
+    expect(() => decodeCurtain(v3)).toThrow(/version 3/);
     expect(() => decodeCurtain(curtainBuffer(3, 2, () => 0).slice(0, 60))).toThrow(/expected/);
   });
   it('holds a profile until the next one, at most the gap', () => {

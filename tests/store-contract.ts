@@ -89,6 +89,7 @@ export function makeProfile(o: Partial<ProfileRecord> & { timeMs: number; seed?:
     cloudBaseM: o.cloudBaseM ?? NaN,
     aod: o.aod ?? 0.3125,
     snr: o.snr ?? 17.25,
+    background: 'background' in o ? o.background : 2.375,
     lidarConstant: o.lidarConstant ?? 5e13,
     validBins: o.validBins ?? bins - 1,
     qcCounts: o.qcCounts ?? [1, 2, 0, 0, 0, 0, 0, 3],
@@ -128,6 +129,8 @@ function expectSameMeta(actual: ProfileRecord | Omit<ProfileRecord, 'arrays'>, e
   for (const k of ['timeEndMs', 'azimuthDeg', 'elevationDeg', 'rangeStartM', 'rangeStepM', 'pblHeightM', 'pblQuality', 'cloudBaseM', 'aod', 'snr', 'lidarConstant', 'validBins', 'receivedMs'] as const) {
     expectSameNumber(actual[k], expected[k], k);
   }
+  expect(typeof actual.background, 'background is always read').toBe('number');
+  expectSameNumber(actual.background!, expected.background ?? NaN, 'background');
   expect(actual.qcCounts.length).toBe(expected.qcCounts.length);
   actual.qcCounts.forEach((v, i) => expectSameNumber(v, expected.qcCounts[i], `qcCounts[${i}]`));
 }
@@ -213,6 +216,20 @@ export function storeContract(name: string, make: () => Promise<ContractStore>):
         expect(meta.qcCounts[0]).toBe(1);
         expect(Number.isNaN(meta.qcCounts[1])).toBe(true);
         expect(meta.qcCounts[2]).toBe(3);
+      });
+
+      it('stores the background level (NaN and absent read back as NaN)', async () => {
+        const withBg = makeProfile({ timeMs: T, background: 0.8125 });
+        const nanBg = makeProfile({ timeMs: T + 60 * S, background: NaN });
+        const noBg = makeProfile({ timeMs: T + 120 * S });
+        delete noBg.background;
+        await b.write({ profiles: [withBg, nanBg, noBg] });
+        await b.flush();
+        const metas = await b.profiles({ station: ST, fromMs: T, toMs: T + H });
+        expect(metas.map((m) => m.background)).toEqual([0.8125, NaN, NaN]);
+        const [rec] = await b.profileArrays(ST, [withBg.id], ['qc']);
+        expect(rec.background).toBe(0.8125);
+        await expectBadValue(b.write({ profiles: [makeProfile({ timeMs: T + 180 * S, background: '1' as never })] }), 'profiles[0].background');
       });
 
       it('overwrites on the same (station, channel, time): one record with the new values, NaN replacing old values', async () => {
@@ -681,6 +698,7 @@ export function storeContract(name: string, make: () => Promise<ContractStore>):
         expect(Array.from(c.heightsM)).toEqual([610, 630]);
         expect(Array.from(c.values)).toEqual([1.5, 4, 15, 35]);
         expect(Array.from(c.pblHeightM)).toEqual([700, NaN]);
+        expect(Array.from(c.pblQuality)).toEqual([0.75, NaN]);
         expect(Array.from(c.cloudBaseM)).toEqual([NaN, 2000]);
         expect(c.profilesUsed).toBe(2);
         const wide = await rs.curtain({ station: ST, channel: CH, product: 'pm10', fromMs: T, toMs: T + 240 * S, width: 4, height: 1, heightMinM: 600, heightMaxM: 620 });

@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isLidarError } from '../processing/errors.js';
 import { createEmbeddedBackend } from '../store/embedded/index.js';
+import { SCHEMA_SQL, SCHEMA_VERSION } from '../store/embedded/schema.js';
+import Database from 'better-sqlite3';
 import { profileId, type StoreBackend } from '../store/port.js';
 import { makeCell, makeProfile, storeContract } from './store-contract.js';
 
@@ -54,6 +56,34 @@ describe('embedded store specifics', () => {
     await b.open();
     return b;
   }
+
+  it('opens a schema-version-1 file: adds the background column, old rows read NaN, new rows keep it', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'v1.sqlite');
+    const T = Date.UTC(2024, 0, 15, 10, 0, 0);
+    // Layout 1: the profiles table without `background`.
+    const v1Sql = SCHEMA_SQL.replace(' received_ms REAL, background REAL,', ' received_ms REAL,');
+    expect(v1Sql).not.toBe(SCHEMA_SQL);
+    const db = new Database(path);
+    db.exec(v1Sql);
+    db.pragma('user_version = 1');
+    db.prepare(
+      "INSERT INTO profiles (station, channel, time_ms, mode, bins, file, params_id, snr, qc_counts) VALUES ('sofia', '532o-glued', ?, 'vertical', 8, 'old', 'p-old', 21.5, '[]')",
+    ).run(T);
+    db.close();
+    const b = await opened(path);
+    const [old] = await b.profiles({ station: 'sofia', fromMs: T, toMs: T + 1 });
+    expect(old.snr).toBe(21.5);
+    expect(old.background).toBeNaN();
+    await b.write({ profiles: [makeProfile({ timeMs: T + 60_000, background: 0.5 })] });
+    const metas = await b.profiles({ station: 'sofia', fromMs: T, toMs: T + 120_000 });
+    expect(metas.map((m) => m.background)).toEqual([NaN, 0.5]);
+    await b.close();
+    open.splice(open.indexOf(b), 1);
+    const check = new Database(path, { readonly: true });
+    expect(check.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    check.close();
+  });
 
   it('does not write trailing NaNs of long records, and reads them back bit-exact', async () => {
     const dir = tempDir();

@@ -109,6 +109,7 @@ function profile(timeMsValue: number, over: Partial<ProfileRecord> = {}): Profil
     cloudBaseM: NaN,
     aod: 0.31,
     snr: 12.5,
+    background: 3.25,
     lidarConstant: NaN,
     validBins: bins - 20,
     qcCounts: [10, 2, 0, 0, 0, 1, 0, 3],

@@ -19,6 +19,7 @@ import { sendJsonText } from '../cache.js';
 import { PUBLIC_ERRORS, WRITE_ERRORS, errors } from '../schemas/common.js';
 import { Preview, PreviewBody, Profile, ProfileIdParams, ProfileList } from '../schemas/profiles.js';
 import { DAY_MS, nowOf, parseWindow, stationOf } from '../query.js';
+import { backgroundUnit } from '../../store/port.js';
 import { Channel, StationParams, StringEnum, TimeValue } from '../schemas/common.js';
 
 const HOUR_MS = 3_600_000;
@@ -94,6 +95,10 @@ export function profileRoutes(api: App, state: ApiState): void {
         cloud_base_m: num(m.cloudBaseM),
         aod: num(m.aod),
         lidar_constant: num(m.lidarConstant),
+        pbl_quality: num(m.pblQuality),
+        snr: num(m.snr),
+        background: num(m.background ?? NaN),
+        background_unit: backgroundUnit(m.channel),
       })),
     };
     return reply.header('cache-control', 'public, max-age=10').send(body);

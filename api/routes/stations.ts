@@ -1,6 +1,7 @@
 /**
  * GET /stations, GET /stations/:station/status (live operator view), GET /stations/:station/health
- * (stored housekeeping history).
+ * (stored housekeeping history), GET /stations/:station/channels/health (per-channel background
+ * and SNR of the stored profiles).
  */
 import { Type, type Static } from 'typebox';
 import type { StationHealth } from '../../ingest/pipeline.js';
@@ -9,10 +10,13 @@ import { publicMessage } from '../errors.js';
 import { sendJsonText } from '../cache.js';
 import { DAY_MS, HOUR_MS, iso, nowOf, parseWindow, stationOf } from '../query.js';
 import { MAX_LONG_WINDOW_MS } from '../../store/result-store.js';
-import { StationHealthSummary, StationList, StationStatus, HealthHistory } from '../schemas/stations.js';
-import { PUBLIC_ERRORS, StationParams, TimeValue, errors } from '../schemas/common.js';
+import { ChannelHealth, StationHealthSummary, StationList, StationStatus, HealthHistory } from '../schemas/stations.js';
+import { backgroundUnit } from '../../store/port.js';
+import { PUBLIC_ERRORS, StationParams, StringEnum, TimeValue, errors } from '../schemas/common.js';
 
 const STALE_WARN_MS = 30 * 60_000;
+/** Most profiles one /channels/health answer covers (a day of the winter scenario is ~4600). */
+const CHANNEL_HEALTH_MAX = 20_000;
 const STALE_CRIT_MS = 2 * HOUR_MS;
 
 function seconds(ms: number): number | null {
@@ -186,6 +190,54 @@ export function stationRoutes(api: App, state: ApiState): void {
       from: new Date(w.fromMs).toISOString(),
       to: new Date(w.toMs).toISOString(),
       records: records.map((r) => ({ time: new Date(r.timeMs).toISOString(), values: publicValues(r.values) })),
+    });
+    return sendJsonText(reply.header('cache-control', 'no-cache'), body);
+  });
+
+  api.get('/stations/:station/channels/health', {
+    schema: {
+      tags: ['operations'],
+      summary: 'Background level and SNR per channel (operator view)',
+      description: `For each channel with profiles whose measurement starts in [from, to) (default: the last 24 h; at most 7 days): the retrieval's background level (MHz for photon-counting and glued channels, mV for analog-only channels) and its reference SNR per profile, oldest first, as parallel arrays. \`mode\`: vertical profiles only (default; one geometry, so values compare over the day), scan profiles, or all. At most \`limit\` profiles (default and maximum ${CHANNEL_HEALTH_MAX}, the newest), \`truncated\` when there were more.`,
+      params: StationParams,
+      querystring: Type.Object(
+        {
+          from: Type.Optional(TimeValue),
+          to: Type.Optional(TimeValue),
+          mode: Type.Optional(StringEnum(['vertical', 'scan', 'all'] as const)),
+          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: CHANNEL_HEALTH_MAX })),
+        },
+        { additionalProperties: false },
+      ),
+      response: { 200: ChannelHealth, ...errors(404, ...PUBLIC_ERRORS) },
+    },
+  }, async (req, reply) => {
+    const { station } = req.params;
+    stationOf(ctx, station);
+    const q = req.query;
+    const w = parseWindow(q, nowOf(ctx), DAY_MS, 7 * DAY_MS);
+    const mode = q.mode ?? 'vertical';
+    const limit = q.limit ?? CHANNEL_HEALTH_MAX;
+    // Newest first so a truncated answer keeps the latest values; reversed below.
+    const metas = await ctx.store.backend.profiles({ station, mode: mode === 'all' ? undefined : mode, fromMs: w.fromMs, toMs: w.toMs, order: 'desc', limit: limit + 1 });
+    const num = (v: number | undefined) => (v !== undefined && Number.isFinite(v) ? v : null);
+    const by = new Map<string, { times: string[]; background: Array<number | null>; snr: Array<number | null> }>();
+    for (const m of metas.slice(0, limit).reverse()) {
+      let c = by.get(m.channel);
+      if (!c) by.set(m.channel, (c = { times: [], background: [], snr: [] }));
+      c.times.push(new Date(m.timeMs).toISOString());
+      c.background.push(num(m.background));
+      c.snr.push(num(m.snr));
+    }
+    const body = JSON.stringify({
+      station,
+      from: new Date(w.fromMs).toISOString(),
+      to: new Date(w.toMs).toISOString(),
+      mode,
+      truncated: metas.length > limit,
+      channels: [...by.entries()]
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([channel, c]) => ({ channel, background_unit: backgroundUnit(channel), profiles: c.times.length, ...c })),
     });
     return sendJsonText(reply.header('cache-control', 'no-cache'), body);
   });

@@ -75,6 +75,7 @@ export const CurtainJson = Type.Object({
   values: Type.Array(NumArray, { description: 'values[column][row]; null where no finite value fell' }),
   pbl_height_m: NumArray,
   cloud_base_m: NumArray,
+  pbl_quality: Type.Array(NumOrNull, { description: 'Per column: mean quality (0..1) of the PBL heights of its profiles; null where no PBL height' }),
 });
 
 export const CurtainBinary = Type.String({ format: 'binary', description: 'application/vnd.lidar-pm.curtain+f32: see docs/api.md "Curtain binary format"' });

@@ -100,5 +100,9 @@ export const ProfileListEntry = Type.Object({
   cloud_base_m: NumOrNull,
   aod: NumOrNull,
   lidar_constant: NumOrNull,
+  pbl_quality: Type.Optional(NumOrNull),
+  snr: Type.Optional(NumOrNull),
+  background: Type.Optional(NumOrNull),
+  background_unit: Type.Optional(Type.String({ description: 'Unit of `background`: "MHz" (photon-counting and glued channels) or "mV" (analog-only)' })),
 });
 export const ProfileList = Type.Object({ station: Type.String(), from: Type.String(), to: Type.String(), profiles: Type.Array(ProfileListEntry), truncated: Type.Boolean() });

@@ -79,3 +79,21 @@ export const HealthHistory = Type.Object({
     }),
   ),
 });
+
+export const ChannelHealthChannel = Type.Object({
+  channel: Type.String({ description: 'Channel key, e.g. "532o-glued"' }),
+  background_unit: StringEnum(['MHz', 'mV'] as const, { description: 'Unit of `background`: MHz (photon-counting rate) for photon-counting and glued channels, mV for analog-only channels' }),
+  profiles: Type.Integer({ description: 'Profiles of this channel in the window (the length of each array)' }),
+  times: Type.Array(Iso, { description: 'Measurement start of each profile, oldest first' }),
+  background: Type.Array(NumOrNull, { description: "The retrieval's background level (mean of the background window before subtraction) in background_unit; null = not known" }),
+  snr: Type.Array(NumOrNull, { description: "Signal-to-noise ratio at the retrieval's reference (reference window or calibration start); null = not known" }),
+});
+
+export const ChannelHealth = Type.Object({
+  station: Type.String(),
+  from: Iso,
+  to: Iso,
+  mode: StringEnum(['vertical', 'scan', 'all'] as const),
+  truncated: Type.Boolean({ description: 'More profiles than `limit` were in the window: the newest `limit` are given' }),
+  channels: Type.Array(ChannelHealthChannel),
+});

@@ -78,6 +78,14 @@ export interface ProfileProducts {
   /** Signal-to-noise ratio in the reference window (rayleigh) or at the calibration start. */
   snr: number;
   /**
+   * The background level subtracted from the raw signal (mean over the background window, before
+   * subtraction), in `backgroundUnit`: the photon-counting rate (MHz, after the dead-time correction)
+   * for photon-counting and glued channels, the analog level (mV, with the recorder's offset) for
+   * analog-only channels. NaN when no background was subtracted (background "none").
+   */
+  backgroundMean: number;
+  backgroundUnit: 'MHz' | 'mV';
+  /**
    * Lidar constant C (X = C (beta_aer + beta_mol) T^2) implied by a backward (rayleigh, value, slope)
    * solution: median over the valid bins between full overlap and the reference of
    * X / ((beta_aer + beta_mol) T^2). NaN for calibration-mode retrievals (they use a given C). The
@@ -443,6 +451,9 @@ export function retrieveChannel(file: LicelFile, fileName: string, sel: ChannelS
   const backgroundSpec = params.background ?? (zeroBin >= PRETRIGGER_MIN_BINS ? 'pretrigger' : null);
   const backgroundBins = backgroundWindow(backgroundSpec, rangeM, zeroBin);
   const prepared = prepareSignal(file, sel, { bins, backgroundBins, deadTimeNs: params.deadTimeNs, deadTimeModel: params.deadTimeModel, glue: params.glue }, ws.signal);
+  // Read now: the prepared signal lives in the reused workspace.
+  const backgroundMean = backgroundBins ? prepared.backgroundMean : NaN;
+  const backgroundUnit = prepared.unit;
   // The products (the caller owns them); everything else lives in the reused workspace.
   const qc = new Uint8Array(bins);
   qc.set(prepared.qc);
@@ -574,6 +585,8 @@ export function retrieveChannel(file: LicelFile, fileName: string, sel: ChannelS
     cloudBaseM,
     aod,
     snr: boundary.snr,
+    backgroundMean,
+    backgroundUnit,
     lidarConstant: boundary.mode === 'calibration' ? NaN : lidarConstantFromSolution(x, rangeM, mol.betaMol, params.molecular.lidarRatioSr, betaAer, alphaAer, qc, fullOverlapBin, Math.min(boundary.ref, last)),
     reference: { mode: boundary.mode, fromM: rangeM[boundary.from], toM: rangeM[Math.min(boundary.to, bins) - 1], rangeM: rangeM[boundary.ref], betaAer: boundary.betaAerRef },
     effectiveResolutionM: smoothingBins * binWidthM,

@@ -37,7 +37,7 @@ import {
   type WriteBatch,
 } from '../port.js';
 import { arrayToBlob, blobToArray } from './arrays.js';
-import { SCHEMA_SQL, SCHEMA_VERSION } from './schema.js';
+import { ADDED_COLUMNS, SCHEMA_SQL, SCHEMA_VERSION } from './schema.js';
 import {
   MAX_IDS,
   checkArrayNames,
@@ -76,7 +76,7 @@ type Stmt = Database.Statement<Row>;
 
 const META_COLUMNS =
   'station, channel, time_ms, mode, time_end_ms, azimuth_deg, elevation_deg, range_start_m, range_step_m, bins, file, params_id, ' +
-  'pbl_height_m, pbl_quality, cloud_base_m, aod, snr, lidar_constant, valid_bins, qc_counts, received_ms';
+  'pbl_height_m, pbl_quality, cloud_base_m, aod, snr, lidar_constant, valid_bins, qc_counts, received_ms, background';
 
 const nanIfNull = (v: unknown): number => (v === null || v === undefined ? NaN : Number(v));
 const nullIfNaN = (v: number): number | null => (Number.isFinite(v) ? v : null);
@@ -105,6 +105,7 @@ function metaFromRow(r: Row): ProfileMeta {
     cloudBaseM: nanIfNull(r.cloud_base_m),
     aod: nanIfNull(r.aod),
     snr: nanIfNull(r.snr),
+    background: nanIfNull(r.background),
     lidarConstant: nanIfNull(r.lidar_constant),
     validBins: nanIfNull(r.valid_bins),
     qcCounts: qc.map(nanIfNull),
@@ -117,6 +118,7 @@ function metaParams(p: ProfileRecord): unknown[] {
     p.station, p.channel, p.timeMs, p.mode, nullIfNaN(p.timeEndMs), nullIfNaN(p.azimuthDeg), nullIfNaN(p.elevationDeg), nullIfNaN(p.rangeStartM),
     nullIfNaN(p.rangeStepM), p.bins, p.file, p.paramsId, nullIfNaN(p.pblHeightM), nullIfNaN(p.pblQuality), nullIfNaN(p.cloudBaseM), nullIfNaN(p.aod),
     nullIfNaN(p.snr), nullIfNaN(p.lidarConstant), nullIfNaN(p.validBins), JSON.stringify(p.qcCounts.map(nullIfNaN)), nullIfNaN(p.receivedMs),
+    nullIfNaN(p.background ?? NaN),
   ];
 }
 
@@ -171,6 +173,11 @@ class EmbeddedBackend implements StoreBackend {
         const version = Number(db.pragma('user_version', { simple: true }));
         if (version > SCHEMA_VERSION) throw new LidarError('LIDAR_ERR_IO', `${this.path} has schema version ${version}, newer than this program's ${SCHEMA_VERSION}`);
         db.exec(SCHEMA_SQL);
+        // Layout 1 -> 2: columns added since (CREATE TABLE IF NOT EXISTS leaves an existing table as it is).
+        for (const [table, column, type] of ADDED_COLUMNS) {
+          const cols = db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>;
+          if (!cols.some((c) => c.name === column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
+        }
         db.pragma(`user_version = ${SCHEMA_VERSION}`);
       } catch (e) {
         db.close();

@@ -9,8 +9,11 @@
  * `aq_hours` holds official AQ-station hourly PM (never pruned; added to layout 1 by CREATE IF NOT EXISTS).
  */
 
-/** PRAGMA user_version of this layout. */
-export const SCHEMA_VERSION = 1;
+/** PRAGMA user_version of this layout (2: profiles.background added; a layout-1 file gets the column on open). */
+export const SCHEMA_VERSION = 2;
+
+/** Columns added after layout 1: [table, column, SQL type]; open() adds those a file lacks (ALTER TABLE ... ADD COLUMN). */
+export const ADDED_COLUMNS: ReadonlyArray<readonly [string, string, string]> = [['profiles', 'background', 'REAL']];
 
 const ROLLUP_COLS = 'n INTEGER NOT NULL, pm10_sum REAL, pm25_sum REAL, alpha_sum REAL, contributions INTEGER NOT NULL';
 
@@ -43,7 +46,7 @@ CREATE TABLE IF NOT EXISTS profiles (
   station TEXT NOT NULL, channel TEXT NOT NULL, time_ms INTEGER NOT NULL, mode TEXT NOT NULL,
   time_end_ms REAL, azimuth_deg REAL, elevation_deg REAL, range_start_m REAL, range_step_m REAL, bins INTEGER NOT NULL,
   file TEXT NOT NULL, params_id TEXT NOT NULL, pbl_height_m REAL, pbl_quality REAL, cloud_base_m REAL, aod REAL, snr REAL,
-  lidar_constant REAL, valid_bins REAL, qc_counts TEXT NOT NULL, received_ms REAL,
+  lidar_constant REAL, valid_bins REAL, qc_counts TEXT NOT NULL, received_ms REAL, background REAL,
   PRIMARY KEY (station, channel, time_ms)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS profiles_by_time ON profiles (station, time_ms);

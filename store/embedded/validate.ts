@@ -110,6 +110,7 @@ export function checkProfile(p: ProfileRecord, at: string): void {
   for (const k of ['timeEndMs', 'azimuthDeg', 'elevationDeg', 'rangeStartM', 'rangeStepM', 'pblHeightM', 'pblQuality', 'cloudBaseM', 'aod', 'snr', 'lidarConstant', 'validBins', 'receivedMs'] as const) {
     checkNumber(p[k], `${at}.${k}`);
   }
+  if (p.background !== undefined) checkNumber(p.background, `${at}.background`);
   checkCount(p.bins, `${at}.bins`, MAX_BINS);
   checkText(p.file, `${at}.file`, 4096);
   checkId(p.paramsId, `${at}.paramsId`, true);

@@ -58,6 +58,7 @@ export const PROFILE_NUMBER_FIELDS = [
   ['lidarConstant', 'lidar_constant'],
   ['validBins', 'valid_bins'],
   ['receivedMs', 'received_ms'],
+  ['background', 'background'],
 ] as const satisfies ReadonlyArray<readonly [keyof ProfileMeta, string]>;
 
 /** Every profile field except the array chunks (what profiles() selects). */
@@ -120,7 +121,8 @@ export function profileLine(p: ProfileRecord, at: string): string {
   const b = new LineBuilder(MEASUREMENTS.profile).tag('station', station).tag('channel', channel).tag('mode', mode);
   const nan: string[] = [];
   for (const [key, field] of PROFILE_NUMBER_FIELDS) {
-    const v = checkNumber(p[key], `${at}.${key}`);
+    // background is optional on write (absent = NaN, like a point written before the field existed).
+    const v = checkNumber(key === 'background' ? (p.background ?? NaN) : p[key], `${at}.${key}`);
     if (Number.isNaN(v)) nan.push(field);
     b.float(field, v);
   }

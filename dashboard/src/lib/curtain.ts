@@ -1,5 +1,6 @@
 /**
- * The curtain (time-height) data of /curtain?format=f32 (docs/api.md "Curtain binary format", v1):
+ * The curtain (time-height) data of /curtain?format=f32 (docs/api.md "Curtain binary format", v2;
+ * v1, without the PBL quality block, is read too):
  * decoding without copying, per-product display settings (units, fixed documented colour limits,
  * log or linear), and the mapping of values to colour-map positions. Pure (no DOM).
  */
@@ -16,7 +17,23 @@ export interface Curtain {
   /** values[col * height + row]; NaN = no data. */
   values: Float32Array;
   pbl: Float32Array;
+  /** PBL quality per column (0..1, mean over the column's profiles with a PBL height); NaN = none (always NaN from a v1 buffer). */
+  pblQuality: Float32Array;
   cloud: Float32Array;
+}
+
+/**
+ * PBL quality below which the PBL height is drawn as "low quality" (hollow, dashed): the retrieval's
+ * gradient fallback never exceeds 0.25 and a wavelet-covariance top below 0.5 has a weak step or
+ * dilations that disagree by more than ~75 m (processing/retrieval/pbl.ts).
+ */
+export const PBL_LOW_QUALITY = 0.5;
+
+/** How a column's PBL point is drawn: 'good', 'low' (quality below PBL_LOW_QUALITY) or 'unknown' (height without a quality). null: no PBL height. */
+export function pblClass(heightM: number, quality: number): 'good' | 'low' | 'unknown' | null {
+  if (!Number.isFinite(heightM)) return null;
+  if (!Number.isFinite(quality)) return 'unknown';
+  return quality < PBL_LOW_QUALITY ? 'low' : 'good';
 }
 
 export function decodeCurtain(buf: ArrayBuffer): Curtain {
@@ -25,11 +42,11 @@ export function decodeCurtain(buf: ArrayBuffer): Curtain {
   const magic = String.fromCharCode(dv.getUint8(0), dv.getUint8(1), dv.getUint8(2), dv.getUint8(3));
   if (magic !== 'LPMC') throw new Error(`curtain: magic ${JSON.stringify(magic)}, expected "LPMC"`);
   const version = dv.getUint16(4, true);
-  if (version !== 1) throw new Error(`curtain: version ${version}, this dashboard reads version 1`);
+  if (version !== 1 && version !== 2) throw new Error(`curtain: version ${version}, this dashboard reads versions 1 and 2`);
   const header = dv.getUint16(6, true);
   const W = dv.getUint32(8, true);
   const H = dv.getUint32(12, true);
-  const expected = header + 16 * W + 4 * H + 4 * W * H;
+  const expected = header + (version === 2 ? 20 : 16) * W + 4 * H + 4 * W * H;
   if (buf.byteLength !== expected) throw new Error(`curtain: ${buf.byteLength} bytes for ${W} x ${H}, expected ${expected}`);
   let o = header;
   const times = new Float64Array(buf, o, W);
@@ -41,7 +58,9 @@ export function decodeCurtain(buf: ArrayBuffer): Curtain {
   const pbl = new Float32Array(buf, o, W);
   o += 4 * W;
   const cloud = new Float32Array(buf, o, W);
-  return { width: W, height: H, profilesUsed: dv.getUint32(16, true), heightMinM: dv.getFloat32(20, true), heightMaxM: dv.getFloat32(24, true), times, heights, values, pbl, cloud };
+  o += 4 * W;
+  const pblQuality = version === 2 ? new Float32Array(buf, o, W) : new Float32Array(W).fill(NaN);
+  return { width: W, height: H, profilesUsed: dv.getUint32(16, true), heightMinM: dv.getFloat32(20, true), heightMaxM: dv.getFloat32(24, true), times, heights, values, pbl, pblQuality, cloud };
 }
 
 export type CurtainProduct = 'beta_aer' | 'alpha_aer' | 'pm10' | 'pm25' | 'rcs';

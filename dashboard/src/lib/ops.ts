@@ -1,21 +1,24 @@
 /**
  * Operator helpers (pure): WARN/CRIT levels of the status figures and of housekeeping values, from
- * the one threshold table below (documented in docs/dashboard.md), durations in words, and the
- * numeric housekeeping series of /health records.
+ * the one threshold table below (documented in docs/dashboard.md), durations in words, the
+ * numeric housekeeping series of /health records and the per-channel background/SNR rows of
+ * /channels/health.
  */
 export type Level = 'ok' | 'warn' | 'crit';
 
 /**
  * A threshold: `above` = worse when larger (warn when > warn, crit when > crit), `below` = worse when
  * smaller (warn when < warn, crit when < crit). `drift` compares with the median of the last 24 h:
- * |value / median - 1| > warn (or crit). Housekeeping rules apply to /health fields whose (dotted,
+ * |value / median - 1| > warn (or crit). `factor` also compares with the 24 h median, by how many
+ * times the value is off either way: max(value / median, median / value) > warn (or crit); a value
+ * <= 0 against a positive median is crit. Housekeeping rules apply to /health fields whose (dotted,
  * lower-cased) name matches `match`.
  */
 export interface Threshold {
   id: string;
   what: string;
   unit: string;
-  kind: 'above' | 'below' | 'drift';
+  kind: 'above' | 'below' | 'drift' | 'factor';
   warn: number;
   crit: number;
   match?: RegExp;
@@ -30,6 +33,8 @@ export const THRESHOLDS = {
   laserEnergy: { id: 'laser_energy', what: 'laser energy, relative to its 24 h median', unit: 'ratio', kind: 'drift', warn: 0.1, crit: 0.25, match: /laser.*energy|energy.*laser/ },
   temperature: { id: 'temperature', what: 'temperatures (fields named *temp* or ending in _c)', unit: '°C', kind: 'above', warn: 35, crit: 45, match: /temp|_c$/ },
   detectorHv: { id: 'detector_hv', what: 'detector high voltage, relative to its 24 h median', unit: 'ratio', kind: 'drift', warn: 0.02, crit: 0.05, match: /(^|[._])hv([._]|$)|high_?voltage/ },
+  channelSnr: { id: 'channel_snr', what: "a channel's SNR at the retrieval's reference (latest vertical profile)", unit: '', kind: 'below', warn: 10, crit: 3 },
+  channelBackground: { id: 'channel_background', what: "a channel's background level (latest vertical profile) against its 24 h median, either way", unit: 'times', kind: 'factor', warn: 3, crit: 10 },
 } as const satisfies Record<string, Threshold>;
 
 /** The level of a value under a threshold (null/NaN: `missing`, default ok = not enough data). */
@@ -39,6 +44,11 @@ export function levelOf(th: Threshold, value: number | null, reference: number |
     if (reference === null || !Number.isFinite(reference) || reference === 0) return 'ok';
     const d = Math.abs(value / reference - 1);
     return d > th.crit ? 'crit' : d > th.warn ? 'warn' : 'ok';
+  }
+  if (th.kind === 'factor') {
+    if (reference === null || !Number.isFinite(reference) || reference <= 0) return 'ok';
+    const f = value > 0 ? Math.max(value / reference, reference / value) : Infinity;
+    return f > th.crit ? 'crit' : f > th.warn ? 'warn' : 'ok';
   }
   if (th.kind === 'above') return value > th.crit ? 'crit' : value > th.warn ? 'warn' : 'ok';
   return value < th.crit ? 'crit' : value < th.warn ? 'warn' : 'ok';
@@ -136,4 +146,96 @@ export function healthSeries(records: readonly HealthRecord[]): HealthSeries[] {
   return [...by.entries()]
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([name, s]) => ({ name, ...s, last: s.values[s.values.length - 1], min: Math.min(...s.values), max: Math.max(...s.values) }));
+}
+
+/** One channel of GET /stations/{s}/channels/health (parallel arrays, oldest first; null = unknown). */
+export interface ChannelHealthApi {
+  channel: string;
+  background_unit: string;
+  profiles: number;
+  times: string[];
+  background: Array<number | null>;
+  snr: Array<number | null>;
+}
+
+/** A finite series (NaN/null points left out), for a sparkline. */
+export interface FiniteSeries {
+  times: number[];
+  values: number[];
+}
+
+/** What the operator's Channels panel shows of one channel. */
+export interface ChannelRow {
+  channel: string;
+  unit: string;
+  profiles: number;
+  background: FiniteSeries;
+  snr: FiniteSeries;
+  /** Latest finite values and their times (ms); null when the window has none. */
+  lastBackground: number | null;
+  lastBackgroundMs: number | null;
+  lastSnr: number | null;
+  lastSnrMs: number | null;
+  /** Median background of the window (the reference of the background rule). */
+  medianBackground: number | null;
+  levelBackground: Level;
+  levelSnr: Level;
+  level: Level;
+}
+
+function finiteSeries(times: readonly string[], values: ReadonlyArray<number | null>): FiniteSeries {
+  const out: FiniteSeries = { times: [], values: [] };
+  for (let i = 0; i < times.length; i++) {
+    const t = Date.parse(times[i]);
+    const v = values[i];
+    if (Number.isFinite(t) && typeof v === 'number' && Number.isFinite(v)) {
+      out.times.push(t);
+      out.values.push(v);
+    }
+  }
+  return out;
+}
+
+/** Level of a channel's latest background against the median of its window (THRESHOLDS.channelBackground). */
+export const levelChannelBackground = (last: number | null, median24h: number | null): Level => levelOf(THRESHOLDS.channelBackground, last, median24h);
+/** Level of a channel's latest reference SNR (THRESHOLDS.channelSnr); unknown is ok. */
+export const levelChannelSnr = (snr: number | null): Level => levelOf(THRESHOLDS.channelSnr, snr);
+
+/** The Channels panel rows: latest values, 24 h series and levels per channel, sorted by channel. */
+export function channelRows(channels: readonly ChannelHealthApi[]): ChannelRow[] {
+  return [...channels]
+    .sort((a, b) => a.channel.localeCompare(b.channel))
+    .map((c) => {
+      const background = finiteSeries(c.times, c.background);
+      const snr = finiteSeries(c.times, c.snr);
+      const nb = background.values.length;
+      const ns = snr.values.length;
+      const lastBackground = nb > 0 ? background.values[nb - 1] : null;
+      const lastSnr = ns > 0 ? snr.values[ns - 1] : null;
+      const medianBackground = median(background.values);
+      const levelBackground = levelChannelBackground(lastBackground, medianBackground);
+      const levelSnr = levelChannelSnr(lastSnr);
+      return {
+        channel: c.channel,
+        unit: c.background_unit,
+        profiles: c.profiles,
+        background,
+        snr,
+        lastBackground,
+        lastBackgroundMs: nb > 0 ? background.times[nb - 1] : null,
+        lastSnr,
+        lastSnrMs: ns > 0 ? snr.times[ns - 1] : null,
+        medianBackground,
+        levelBackground,
+        levelSnr,
+        level: worst(levelBackground, levelSnr),
+      };
+    });
+}
+
+/** A number for the panel: 3 significant digits, exponent outside 0.01..1e5, "–" for none. */
+export function formatValue(v: number | null): string {
+  if (v === null || !Number.isFinite(v)) return '–';
+  if (v !== 0 && (Math.abs(v) >= 1e5 || Math.abs(v) < 0.01)) return v.toExponential(2);
+  return String(Number(v.toPrecision(3)));
 }

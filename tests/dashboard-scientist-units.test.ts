@@ -284,6 +284,28 @@ describe('job follower (SSE first, polling as fall-back)', () => {
     expect(isFinal('cancelled')).toBe(true);
   });
 
+  it('while the stream is open, a catch-up GET every safetyMs covers a failed first GET and a lost final event', async () => {
+    vi.useFakeTimers();
+    const es = new FakeSource();
+    const seen: string[] = [];
+    let calls = 0;
+    const getJob = vi.fn(async () => {
+      calls++;
+      if (calls === 1) throw new Error('429');
+      return job('done', 4);
+    });
+    followJob({ jobId: 'job-1', open: () => es, getJob, onJob: (j) => seen.push(j.state), onError: () => undefined, safetyMs: 5000 });
+    es.readyState = 1;
+    es.onopen!({});
+    await vi.advanceTimersByTimeAsync(0);
+    expect(seen).toEqual([]); // the catch-up GET failed and no event came
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(seen).toEqual(['done']);
+    expect(es.closed).toBe(true);
+    await vi.advanceTimersByTimeAsync(20_000);
+    expect(getJob).toHaveBeenCalledTimes(2); // stopped at the final state
+  });
+
   it('polls when the stream does not open in time, and stops at the final state', async () => {
     vi.useFakeTimers();
     const es = new FakeSource();

@@ -1,8 +1,10 @@
 /**
  * Following a reprocessing job: the API's SSE `job` events (/api/v1/events) first; polling
  * GET /jobs/{id} when the stream is not open within `openTimeoutMs` or is closed for good. One GET
- * right after the stream opens catches the updates sent before it was listening. Stops at a final
- * state (done, failed, cancelled).
+ * right after the stream opens catches the updates sent before it was listening, and a GET every
+ * `safetyMs` while the stream is open covers a lost event or a failed catch-up request (a job's last
+ * event missed would otherwise leave the page waiting). Stops at a final state (done, failed,
+ * cancelled).
  */
 export interface JobView {
   id: string;
@@ -37,6 +39,8 @@ export interface FollowOptions {
   onError?: (e: unknown) => void;
   pollMs?: number;
   openTimeoutMs?: number;
+  /** Catch-up GET interval while the stream is open (default 10 s). */
+  safetyMs?: number;
 }
 
 const CLOSED = 2;
@@ -48,6 +52,7 @@ export function followJob(o: FollowOptions): () => void {
   let es: JobEventSource | null = null;
   let poll: ReturnType<typeof setInterval> | null = null;
   let openTimer: ReturnType<typeof setTimeout> | null = null;
+  let safety: ReturnType<typeof setInterval> | null = null;
   let lastDone = -1;
   let lastState = '';
 
@@ -56,8 +61,10 @@ export function followJob(o: FollowOptions): () => void {
     es?.close();
     es = null;
     if (poll !== null) clearInterval(poll);
+    if (safety !== null) clearInterval(safety);
     if (openTimer !== null) clearTimeout(openTimer);
     poll = null;
+    safety = null;
     openTimer = null;
   };
   const deliver = (j: JobView) => {
@@ -78,6 +85,8 @@ export function followJob(o: FollowOptions): () => void {
     if (stopped || poll !== null) return;
     es?.close();
     es = null;
+    if (safety !== null) clearInterval(safety);
+    safety = null;
     o.onMode?.('poll');
     poll = setInterval(fetchOnce, pollMs);
     void fetchOnce();
@@ -94,6 +103,7 @@ export function followJob(o: FollowOptions): () => void {
     openTimer = null;
     o.onMode?.('sse');
     void fetchOnce();
+    if (safety === null && !stopped) safety = setInterval(fetchOnce, o.safetyMs ?? 10_000);
   };
   es.onerror = () => {
     if (!es || es.readyState === CLOSED) startPolling();

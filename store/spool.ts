@@ -7,7 +7,9 @@
  * On disk (one directory per spool):
  * - `NNNNNNNNNNNN.seg`: append-only segments; a record is a 16-byte header (magic "LSP1", payload
  *   length, count, CRC-32 of count + payload; big-endian u32s) followed by the payload. A segment is
- *   closed for appends once it reaches `segmentBytes` and deleted once all its records are acked.
+ *   closed for appends once it reaches `segmentBytes` and deleted once all its records are acked;
+ *   when the spool becomes empty the tail segment is deleted too (the disk space comes back at once,
+ *   tests/fault-spool-full.test.ts) and appends continue in a new segment.
  * - `head`: the read position ({"segment":N,"offset":B}) written atomically (temp file, fsync,
  *   rename) on every ack, so acknowledged records are not delivered again after a restart.
  *
@@ -141,6 +143,9 @@ export class DiskSpool {
         }
         const last = segments.length > 0 ? segments[segments.length - 1] : 0;
         this.tailSegment = Math.max(last, head.segment, 1);
+        // The head's segment was removed after delivery (see ack()) before the head file moved on:
+        // new records go to the next segment, which is read from offset 0.
+        if (this.tailSegment === head.segment && head.offset > 0 && !segments.includes(head.segment)) this.tailSegment += 1;
         this.tailSize = await this.sizeOf(this.tailSegment);
         this.opened = true;
         const recovery = { records: this.entries.length - this.first, count: this.heldCount, truncatedBytes };
@@ -178,7 +183,13 @@ export class DiskSpool {
           if (created) this.syncDir();
         }
         const frame = encodeSpoolRecord(bytes, count);
-        await this.tail.write(frame, 0, frame.length);
+        // A nearly full disk gives a short write (no error); the rest then fails with ENOSPC. Only a
+        // wholly written record may resolve (tests/fault-spool-full.test.ts).
+        for (let done = 0; done < frame.length; ) {
+          const { bytesWritten } = await this.tail.write(frame, done, frame.length - done);
+          if (!(bytesWritten > 0)) throw new Error(`short write: ${done} of ${frame.length} bytes`);
+          done += bytesWritten;
+        }
         await this.tail.datasync();
         this.entries.push({ seq: this.nextSeq++, segment: this.tailSegment, offset: this.tailSize, length: bytes.length, count });
         this.tailSize += frame.length;
@@ -235,20 +246,24 @@ export class DiskSpool {
         this.first = 0;
       }
       try {
-        const headSegment = next?.segment ?? this.tailSegment;
-        const headOffset = next?.offset ?? this.tailSize;
-        await this.writeHead(headSegment, headOffset);
-        // Segments before the head segment are fully consumed.
-        for (let s = entry.segment; s < headSegment; s++) await rm(join(this.dir, segmentName(s)), { force: true });
-        if (next === undefined && this.tailSize >= this.segmentBytes && this.tail !== null) {
-          // Everything consumed and the tail is full: start a fresh segment next time.
-          await this.tail.close();
-          this.tail = null;
-          await rm(join(this.dir, segmentName(this.tailSegment)), { force: true });
+        if (next === undefined) {
+          // Everything delivered: give the disk space back now (a nearly full disk needs it, and the
+          // write of the head file may itself need space), then continue in a fresh segment. Removing
+          // before the head is rewritten is safe: every record in these segments was delivered, and
+          // open() starts a removed head segment's successor at offset 0.
+          if (this.tail !== null) {
+            await this.tail.close();
+            this.tail = null;
+          }
+          for (let s = entry.segment; s <= this.tailSegment; s++) await rm(join(this.dir, segmentName(s)), { force: true });
           this.tailSegment += 1;
           this.tailSize = 0;
           await this.writeHead(this.tailSegment, 0);
+          return;
         }
+        await this.writeHead(next.segment, next.offset);
+        // Segments before the head segment are fully consumed.
+        for (let s = entry.segment; s < next.segment; s++) await rm(join(this.dir, segmentName(s)), { force: true });
       } catch (e) {
         throw ioError(`cannot record spool ack in ${this.dir}`, e);
       }

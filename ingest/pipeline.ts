@@ -11,6 +11,7 @@
  * a scan needs the lidar constant of the vertical before it. Stations run in parallel on the pool.
  */
 import { EventEmitter } from 'node:events';
+import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { safeFileName, writeFileDurable } from './durable-file.js';
 import { join } from 'node:path';
@@ -73,6 +74,14 @@ export interface StationHealth {
   maxLagMs: number;
   /** Measurement time of the newest stored profile (ms UTC), NaN before the first. */
   lastProfileMs: number;
+  /** Licel files whose measurement start was before the newest one processed so far (late, re-sent, or the station clock went back). */
+  outOfOrder: number;
+  /**
+   * Licel files quarantined because a different file with the same station and start time (so the
+   * same profile keys) was stored before by this process: kept, not overwritten (a re-sent identical
+   * file is idempotent and not counted).
+   */
+  timeConflicts: number;
   lastProfileAgeMs: number;
   lastError: string | null;
   /** The newest accepted lidar constant per channel. */
@@ -86,7 +95,14 @@ interface StationState {
   calibrations: Record<string, Array<{ timeMs: number; value: number }>>;
   h: Omit<StationHealth, 'queueDepth' | 'inFlight' | 'lastProfileAgeMs' | 'maxLagMs' | 'constants'>;
   lags: number[];
+  /** Newest measurement start processed (ms UTC), for outOfOrder. */
+  newestStartMs: number;
+  /** SHA-256 of the stored file per measurement start (ms UTC), the latest RECENT_STARTS; for timeConflicts. */
+  storedStarts: Map<number, string>;
 }
+
+/** How many measurement starts per station the conflict check remembers (~10 days of 30 s files). */
+const RECENT_STARTS = 30_000;
 
 const UNKNOWN = '(unknown)';
 
@@ -96,7 +112,9 @@ function blankState(): StationState {
     inFlight: 0,
     calibrations: {},
     lags: [],
-    h: { received: 0, processed: 0, quarantined: 0, retried: 0, uncalibrated: 0, channelErrors: 0, statusRecords: 0, lastLagMs: NaN, lastProfileMs: NaN, lastError: null },
+    newestStartMs: NaN,
+    storedStarts: new Map(),
+    h: { received: 0, processed: 0, quarantined: 0, retried: 0, uncalibrated: 0, channelErrors: 0, statusRecords: 0, lastLagMs: NaN, lastProfileMs: NaN, outOfOrder: 0, timeConflicts: 0, lastError: null },
   };
 }
 
@@ -320,6 +338,18 @@ export class Pipeline extends EventEmitter {
       await this.quarantineAndAck(item, isLidarError(e) ? e : new LidarError('LIDAR_ERR_LICEL_FORMAT', String(e), { file: name }));
       return;
     }
+    // A different file with the start time of a stored one would overwrite its profiles (same keys):
+    // it is quarantined instead. The same file again (a redelivery) is idempotent and goes through.
+    const sha256 = createHash('sha256').update(item.bytes).digest('hex');
+    const storedSha = s.storedStarts.get(timeMs);
+    if (storedSha !== undefined && storedSha !== sha256) {
+      s.h.timeConflicts++;
+      const iso = new Date(timeMs).toISOString();
+      await this.quarantineAndAck(item, new LidarError('LIDAR_ERR_BAD_VALUE', `a different file with the same start time ${iso} is already stored for station ${station}; not overwritten (station clock went back?)`, { file: name, field: 'start time' }));
+      return;
+    }
+    if (timeMs < s.newestStartMs) s.h.outOfOrder++;
+    if (!(timeMs <= s.newestStartMs)) s.newestStartMs = timeMs;
     let constants: Record<string, number>;
     try {
       constants = await this.constantsAt(station, timeMs);
@@ -353,6 +383,11 @@ export class Pipeline extends EventEmitter {
     }
     const batch: WriteBatch = { profiles: out.profiles, cells: out.cells };
     if (out.profiles.length > 0 && !(await this.storeOrQuarantine(station, item, batch, name))) return;
+    if (out.profiles.length > 0) {
+      s.storedStarts.delete(timeMs);
+      s.storedStarts.set(timeMs, sha256);
+      if (s.storedStarts.size > RECENT_STARTS) s.storedStarts.delete(s.storedStarts.keys().next().value!);
+    }
     s.h.processed++;
     if (Number.isFinite(out.timeMs)) {
       const lag = item.receivedMs - out.timeMs;

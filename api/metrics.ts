@@ -98,6 +98,8 @@ const PIPELINE_COUNTERS: Array<[keyof ReturnType<ApiContext['pipelineHealth']>[s
   ['uncalibrated', 'lidar_pm_pipeline_uncalibrated_total', 'Scan channels skipped for want of a lidar constant.'],
   ['channelErrors', 'lidar_pm_pipeline_channel_errors_total', 'Channels whose retrieval failed.'],
   ['statusRecords', 'lidar_pm_pipeline_status_records_total', 'Station status records stored.'],
+  ['outOfOrder', 'lidar_pm_pipeline_out_of_order_total', 'Files older than the newest already processed (late delivery, re-sends, clock jumps back).'],
+  ['timeConflicts', 'lidar_pm_pipeline_time_conflicts_total', 'Different files with an already-stored start time (quarantined, not overwritten).'],
 ];
 
 /** The whole exposition. */

@@ -5,36 +5,24 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Ajv } from 'ajv';
 import type { FastifyInstance } from 'fastify';
-import { createApi } from '../api/server.js';
+import { expectMatchesOpenApi, startApiApp, type ApiApp, type OpenApiDocument } from './harness/api-app.js';
 import { CURTAIN_HEADER_BYTES } from '../api/curtain.js';
 import { cellId, parseCellId } from '../processing/geometry/grid.js';
-import { buildApiFixture, WINTER_DIR, WINTER_END_MS, WINTER_FILES, type ApiFixture } from './api-fixture.js';
+import { WINTER_DIR, WINTER_END_MS, WINTER_FILES, type ApiFixture } from './api-fixture.js';
 
+let api: ApiApp | null = null;
 let f: ApiFixture;
 let app: FastifyInstance;
-let openapi: { paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: object }> }> }>> };
+let openapi: OpenApiDocument;
 
 beforeAll(async () => {
-  f = await buildApiFixture();
-  app = await createApi(f.ctx);
-  openapi = JSON.parse((await app.inject('/docs/json')).body);
+  api = await startApiApp();
+  ({ f, app, openapi } = api);
 });
-afterAll(async () => {
-  await app?.close();
-  await f?.close();
-});
+afterAll(() => api?.close());
 
-const ajv = new Ajv({ strict: false, allErrors: true });
-/** The body validated against the 200 schema the OpenAPI document gives for that route. */
-function expectMatchesSchema(route: string, method: string, body: unknown, status = '200'): void {
-  const schema = openapi.paths[route]?.[method]?.responses[status]?.content?.['application/json']?.schema;
-  expect(schema, `schema of ${method} ${route} ${status}`).toBeDefined();
-  const ok = ajv.validate(schema!, body);
-  expect(ajv.errors ?? [], `${method} ${route}`).toEqual([]);
-  expect(ok).toBe(true);
-}
+const expectMatchesSchema = (route: string, method: string, body: unknown, status = '200'): void => expectMatchesOpenApi(openapi, route, method, body, status);
 
 function expectError(r: { statusCode: number; body: string }, status: number, field?: string): { code: string; message: string; field?: string } {
   expect(r.statusCode, r.body).toBe(status);
@@ -85,6 +73,31 @@ describe('stations', () => {
     }
     expectError(await get('/api/v1/stations/paris/status'), 404, 'station');
     expectError(await get('/api/v1/stations/bad%20id/status'), 400, 'station');
+  });
+
+  it('status and the station list still answer while the store cannot be read (an outage), naming it', async () => {
+    const backend = f.ctx.store.backend as { profiles: (...a: unknown[]) => Promise<unknown> };
+    const real = backend.profiles;
+    backend.profiles = async () => {
+      throw new Error('connect ECONNREFUSED 127.0.0.1:8086');
+    };
+    try {
+      const r = await get('/api/v1/stations/sofia/status');
+      expect(r.statusCode).toBe(200);
+      const b = JSON.parse(r.body);
+      expectMatchesSchema('/api/v1/stations/{station}/status', 'get', b);
+      expect(b.level).toBe('crit');
+      expect(b.reasons.join(' ')).toMatch(/the store cannot be read/);
+      expect(b.completeness).toEqual({ last_hour_files: null, typical_files_per_hour: null, ratio: null });
+      // the newest profile time comes from the pipeline's memory
+      expect(b.since_last_profile_s).toBe((f.nowMs - f.pipeline.health().sofia.lastProfileMs) / 1000);
+      const l = await get('/api/v1/stations');
+      expect(l.statusCode).toBe(200);
+      expect(JSON.parse(l.body).stations[0].id).toBe('sofia');
+    } finally {
+      backend.profiles = real;
+    }
+    expect(JSON.parse((await get('/api/v1/stations/sofia/status')).body).level).toBe('ok');
   });
 
   it('health history: stored records in the window, strings without paths, 400 on a bad window', async () => {

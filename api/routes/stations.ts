@@ -49,7 +49,7 @@ async function lastProfileMs(state: ApiState, station: string, h: StationHealth 
 }
 
 /** Files (distinct measurement starts) per UTC hour over the 24 h before the current hour. */
-async function completeness(state: ApiState, station: string, nowMs: number) {
+async function completeness(state: ApiState, station: string, nowMs: number): Promise<{ last_hour_files: number | null; typical_files_per_hour: number | null; ratio: number | null }> {
   const hourStart = Math.floor(nowMs / HOUR_MS) * HOUR_MS;
   const metas = await state.ctx.store.backend.profiles({ station, fromMs: hourStart - 24 * HOUR_MS, toMs: hourStart, limit: 20_000 });
   const perHour = new Map<number, Set<number>>();
@@ -63,6 +63,19 @@ async function completeness(state: ApiState, station: string, nowMs: number) {
   const lastHour = perHour.get(hourStart - HOUR_MS)?.size ?? 0;
   const typical = counts.length >= 3 ? counts[Math.floor(counts.length / 2)] : null;
   return { last_hour_files: lastHour, typical_files_per_hour: typical, ratio: typical ? Math.min(1, lastHour / typical) : null };
+}
+
+/**
+ * A store read for a live view: when the store cannot answer (an outage — the pipeline spools
+ * meanwhile) the view still answers from memory with `fallback`, and `failed` receives the reason.
+ */
+async function orWhenStoreDown<T>(read: () => Promise<T>, fallback: T, failed?: (why: string) => void): Promise<T> {
+  try {
+    return await read();
+  } catch (e) {
+    failed?.(publicMessage((e as Error).message) ?? 'store read failed');
+    return fallback;
+  }
 }
 
 /** Health values for a public route: strings (e.g. pipeline.lastError) without paths or URLs. */
@@ -86,7 +99,7 @@ export function stationRoutes(api: App, state: ApiState): void {
     const health = ctx.pipelineHealth();
     const stations = [];
     for (const [id, s] of Object.entries(ctx.stations)) {
-      const last = await lastProfileMs(state, id, health[id]);
+      const last = await orWhenStoreDown(() => lastProfileMs(state, id, health[id]), NaN);
       stations.push({
         id,
         name: s.name,
@@ -96,7 +109,7 @@ export function stationRoutes(api: App, state: ApiState): void {
         ground_altitude_m: s.ground_altitude_m ?? null,
         timezone: s.timezone,
         config: s,
-        channels: await state.channels.channels(id),
+        channels: await orWhenStoreDown(() => state.channels.channels(id), []),
         active_params_id: ctx.activeParams[id]?.paramsId ?? null,
         last_profile: iso(last),
         health: healthSummary(health[id]),
@@ -118,7 +131,10 @@ export function stationRoutes(api: App, state: ApiState): void {
     stationOf(ctx, station);
     const now = nowOf(ctx);
     const h = ctx.pipelineHealth()[station];
-    const last = await lastProfileMs(state, station, h);
+    let storeReadError: string | null = null;
+    const readFailed = (why: string) => void (storeReadError ??= why);
+    const last = await orWhenStoreDown(() => lastProfileMs(state, station, h), NaN, readFailed);
+    const completenessNow = await orWhenStoreDown(() => completeness(state, station, now), { last_hour_files: null, typical_files_per_hour: null, ratio: null }, readFailed);
     const since = Number.isFinite(last) ? now - last : NaN;
     const d = ctx.depths();
     const st = ctx.store.status();
@@ -130,7 +146,8 @@ export function stationRoutes(api: App, state: ApiState): void {
       reasons.push(why);
       if (l === 'crit' || level === 'ok') level = l;
     };
-    if (!Number.isFinite(since)) raise('crit', 'no profile in the last 7 days');
+    if (storeReadError !== null) raise('crit', `the store cannot be read: ${storeReadError}`);
+    else if (!Number.isFinite(since)) raise('crit', 'no profile in the last 7 days');
     else if (since > STALE_CRIT_MS) raise('crit', `no profile for ${Math.round(since / 60_000)} min`);
     else if (since > STALE_WARN_MS) raise('warn', `no profile for ${Math.round(since / 60_000)} min`);
     if (!st.reachable) raise('crit', 'the store is unreachable');
@@ -146,7 +163,7 @@ export function stationRoutes(api: App, state: ApiState): void {
       since_last_profile_s: seconds(since),
       ingest_lag_s: seconds(h?.lastLagMs ?? NaN),
       ingest_lag_max_s: seconds(h?.maxLagMs ?? NaN),
-      completeness: await completeness(state, station, now),
+      completeness: completenessNow,
       retrieval: {
         received: h?.received ?? 0,
         processed: h?.processed ?? 0,

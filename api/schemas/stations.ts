@@ -43,7 +43,7 @@ export const StationStatus = Type.Object({
   ingest_lag_s: NumOrNull,
   ingest_lag_max_s: NumOrNull,
   completeness: Type.Object({
-    last_hour_files: Type.Integer({ description: 'Licel files with stored profiles in the last complete UTC hour' }),
+    last_hour_files: Type.Unsafe<number | null>({ type: ['integer', 'null'], description: 'Licel files with stored profiles in the last complete UTC hour (null while the store cannot be read)' }),
     typical_files_per_hour: Type.Unsafe<number | null>({ type: ['integer', 'null'], description: 'Median files per hour over the 24 h before (null with < 3 hours of data)' }),
     ratio: NumOrNull,
   }),

@@ -3,36 +3,26 @@
 // the profile list's new fields, and the stored background against the simulator's truth (the
 // sky background of the winter scenario, in MHz for photon counting and mV for an analog channel).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Ajv } from 'ajv';
 import type { FastifyInstance } from 'fastify';
-import { createApi } from '../api/server.js';
+import { expectMatchesOpenApi, startApiApp, type ApiApp, type OpenApiDocument } from './harness/api-app.js';
 import { retrieveChannel } from '../processing/retrieval/retrieve.js';
 import { selectChannels } from '../processing/retrieval/signal.js';
 import { resolveParams, paramsId } from '../processing/retrieval/params.js';
-import { buildApiFixture, sofiaStation, WINTER_END_MS, WINTER_FILES, WINTER_START_MS, type ApiFixture } from './api-fixture.js';
+import { sofiaStation, WINTER_END_MS, WINTER_FILES, WINTER_START_MS, type ApiFixture } from './api-fixture.js';
 import { fixtureFile, readTruth } from './retrieval-truth.js';
 
+let api: ApiApp | null = null;
 let f: ApiFixture;
 let app: FastifyInstance;
-let openapi: { paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: object }> }> }>> };
+let openapi: OpenApiDocument;
 
 beforeAll(async () => {
-  f = await buildApiFixture();
-  app = await createApi(f.ctx);
-  openapi = JSON.parse((await app.inject('/docs/json')).body);
+  api = await startApiApp();
+  ({ f, app, openapi } = api);
 }, 300_000);
-afterAll(async () => {
-  await app?.close();
-  await f?.close();
-});
+afterAll(() => api?.close());
 
-const ajv = new Ajv({ strict: false, allErrors: true });
-function expectMatchesSchema(route: string, body: unknown): void {
-  const schema = openapi.paths[route]?.get?.responses['200']?.content?.['application/json']?.schema;
-  expect(schema, `schema of ${route}`).toBeDefined();
-  ajv.validate(schema!, body);
-  expect(ajv.errors ?? [], route).toEqual([]);
-}
+const expectMatchesSchema = (route: string, body: unknown): void => expectMatchesOpenApi(openapi, route, 'get', body);
 
 const get = (url: string) => app.inject({ method: 'GET', url });
 const ROUTE = '/api/v1/stations/sofia/channels/health';

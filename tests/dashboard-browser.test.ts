@@ -5,12 +5,13 @@
 // Checks what a visitor sees and does; fails on console errors, CSP violations, failed requests and
 // any request to another host. Screenshots go to tests/artifacts/ (git-ignored).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { createHash, randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { chromiumAvailable, launchChromium, watchPage, type Chromium, type PageProblems } from './harness/chromium.js';
-import { startDashboardService, type DashboardService } from './harness/dashboard-service.js';
+import { chromiumAvailable, launchChromium, type Chromium, type PageProblems } from './harness/chromium.js';
+import type { DashboardService } from './harness/dashboard-service.js';
+import { ARTIFACTS, expectPageClean, openDashboard, startDashboardWithChromium, stopDashboardWithChromium, tokenAuthConfig } from './harness/dashboard-page.js';
 import { bandFor } from '../dashboard/src/lib/aqi.js';
 import { formatHm } from '../dashboard/src/lib/time.js';
 
@@ -22,8 +23,6 @@ declare const localStorage: any;
 declare const sessionStorage: any;
 declare const location: any;
 
-const ROOT = join(import.meta.dirname, '..');
-const ARTIFACTS = join(ROOT, 'tests', 'artifacts');
 /** A bearer token for the write routes (its SHA-256 goes into the service's config). */
 const TOKEN = randomBytes(24).toString('base64url');
 let service: DashboardService | null = null;
@@ -39,32 +38,18 @@ interface ApiMap {
 const getMap = async (product = 'pm10'): Promise<ApiMap> => (await fetch(`${base}/api/v1/stations/sofia/map?product=${product}`)).json() as Promise<ApiMap>;
 
 beforeAll(async () => {
-  service = await startDashboardService({ config: { auth: { tokens: [{ name: 'dashboard-test', sha256: createHash('sha256').update(TOKEN).digest('hex'), scopes: ['params', 'jobs'] }] } } });
+  if (!chromiumAvailable()) return;
+  ({ svc: service, browser } = await startDashboardWithChromium({ config: tokenAuthConfig('dashboard-test', TOKEN, ['params', 'jobs']) }, { viewport: { width: 1280, height: 860 }, locale: 'en-GB', timezoneId: 'America/New_York' }));
   base = service.base;
-  mkdirSync(ARTIFACTS, { recursive: true });
-  if (chromiumAvailable()) browser = await launchChromium({ viewport: { width: 1280, height: 860 }, locale: 'en-GB', timezoneId: 'America/New_York' });
 }, 240_000);
 
 afterAll(async () => {
   if (Object.keys(perf).length > 0) writeFileSync(join(ARTIFACTS, 'dashboard-perf.json'), `${JSON.stringify({ measured: new Date().toISOString(), chromium: 'Debian /usr/bin/chromium, headless', ...perf }, null, 2)}\n`);
-  await browser?.close();
-  await service?.stop();
+  await stopDashboardWithChromium({ svc: service, browser });
 }, 60_000);
 
-function expectClean(p: PageProblems): void {
-  expect(p.consoleErrors, 'console errors').toEqual([]);
-  expect(p.pageErrors, 'page errors').toEqual([]);
-  expect(p.cspViolations, 'CSP violations').toEqual([]);
-  expect(p.foreignRequests, 'requests to other hosts').toEqual([]);
-  expect(p.failedRequests, 'failed requests').toEqual([]);
-}
-
 async function openMap(page: Page): Promise<PageProblems> {
-  const problems = await watchPage(page, base);
-  const resp = await page.goto(`${base}/`);
-  expect(resp?.status()).toBe(200);
-  // The CSP is really in force (so "no violations" means something).
-  expect(resp?.headers()['content-security-policy']).toMatch(/script-src 'self'/);
+  const problems = await openDashboard(page, base);
   await page.waitForSelector('path.cell', { timeout: 60_000 });
   return problems;
 }
@@ -154,7 +139,7 @@ describe.skipIf(skip)('public map in Chromium (desktop)', () => {
     await page.getByRole('button', { name: 'Превключване на езика на английски' }).click();
     await page.waitForFunction(() => document.documentElement.lang === 'en');
 
-    expectClean(problems);
+    expectPageClean(problems);
     await page.close();
   }, 120_000);
 
@@ -168,7 +153,7 @@ describe.skipIf(skip)('public map in Chromium (desktop)', () => {
     await page.getByTestId('cell-detail').waitFor();
     // The district table and the cell list are text alternatives to the map.
     expect(await page.getByTestId('district-summary').count()).toBe(1);
-    expectClean(problems);
+    expectPageClean(problems);
     await page.close();
   }, 60_000);
 
@@ -184,7 +169,7 @@ describe.skipIf(skip)('public map in Chromium (desktop)', () => {
       expect(fills.length).toBeGreaterThan(0);
       expect(new Set(fills)).toEqual(new Set(['#9aa0a6']));
       expect(await page.getByTestId('last-measurement').innerText()).toMatch(/\(\d+ h \d+ min ago\)/);
-      expectClean(problems);
+      expectPageClean(problems);
     } finally {
       await other.close();
     }
@@ -214,7 +199,7 @@ describe.skipIf(skip)('public map in Chromium (desktop)', () => {
     expect(draws.length).toBeGreaterThan(1);
     const biggest = draws.reduce((a, b) => (b.cells > a.cells ? b : a));
     perf.mapDraws = { count: draws.length, maxMs: Math.max(...draws.map((d) => d.ms)), biggestScanCells: biggest.cells, biggestScanMs: biggest.ms };
-    expectClean(problems);
+    expectPageClean(problems);
     await page.close();
   }, 120_000);
 });
@@ -236,7 +221,7 @@ describe.skipIf(skip)('other views in Chromium (loaded on demand)', () => {
     expect(text).toMatch(/Time since the last profile\s+\d+ (s|min)/);
     expect(text).toContain('Retrieval success');
     expect(text).toMatch(/replay:.*connected/);
-    expectClean(problems);
+    expectPageClean(problems);
     await page.close();
   }, 60_000);
 
@@ -266,7 +251,7 @@ describe.skipIf(skip)('other views in Chromium (loaded on demand)', () => {
       });
       expect(colour).not.toBe(okColour);
       await page.screenshot({ path: join(ARTIFACTS, 'dashboard-operator-stale.png'), fullPage: true });
-      expectClean(problems);
+      expectPageClean(problems);
     } finally {
       await other.close();
     }
@@ -296,7 +281,7 @@ describe.skipIf(skip)('other views in Chromium (loaded on demand)', () => {
     expect(csv.headers.get('content-type')).toContain('text/csv');
     expect((await csv.text()).split('\n')[0]).toMatch(/^district,district name,date \(local\)/);
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-districts.png'), fullPage: true });
-    expectClean(problems);
+    expectPageClean(problems);
     await page.close();
   }, 60_000);
 
@@ -377,7 +362,7 @@ describe.skipIf(skip)('other views in Chromium (loaded on demand)', () => {
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-scientist.png') });
     const draws = await page.evaluate(() => performance.getEntriesByName('lidar-pm:curtain-draw').map((e) => ({ ms: e.duration, ...(e as unknown as { detail: { columns: number; rows: number } }).detail })));
     perf.curtainDraws = { count: draws.length, maxMs: Math.max(...draws.map((d) => d.ms)), sizes: draws.map((d) => d) };
-    expectClean(problems);
+    expectPageClean(problems);
     await page.close();
   }, 180_000);
 
@@ -415,7 +400,7 @@ describe.skipIf(skip)('other views in Chromium (loaded on demand)', () => {
     // the token is nowhere but in the page's memory
     const kept = await page.evaluate(() => JSON.stringify({ l: { ...localStorage }, s: { ...sessionStorage }, u: location.href, c: document.cookie }));
     expect(kept).not.toContain(TOKEN);
-    expectClean({ ...problems, consoleErrors: problems.consoleErrors.filter((e) => !/401|403/.test(e)), failedRequests: problems.failedRequests.filter((r) => !/param-sets/.test(r)) });
+    expectPageClean({ ...problems, consoleErrors: problems.consoleErrors.filter((e) => !/401|403/.test(e)), failedRequests: problems.failedRequests.filter((r) => !/param-sets/.test(r)) });
     await page.close();
   }, 180_000);
 
@@ -482,7 +467,7 @@ describe.skipIf(skip)('other views in Chromium (loaded on demand)', () => {
     const full = all.filter((d: { bins: number }) => d.bins > 0);
     const biggest = full.reduce((a: { bins: number }, b: { bins: number }) => (b.bins > a.bins ? b : a));
     perf.ppiDraws = { count: full.length, maxMs: Math.max(...full.map((d: { ms: number }) => d.ms)), biggestScan: biggest, draws: full };
-    expectClean(problems);
+    expectPageClean(problems);
     await page.close();
   }, 120_000);
 });
@@ -501,7 +486,7 @@ describe.skipIf(skip)('public map in Chromium (phone)', () => {
       await page.getByTestId('cell-detail').waitFor();
       await page.getByTestId('cell-detail').locator('svg rect.bar').first().waitFor({ timeout: 15_000 });
       await page.screenshot({ path: join(ARTIFACTS, 'dashboard-map-phone.png'), fullPage: true });
-      expectClean(problems);
+      expectPageClean(problems);
     } finally {
       await phone.close();
     }

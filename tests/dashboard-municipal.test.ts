@@ -9,19 +9,17 @@
 // station with its official value). Fails on console errors, page errors, CSP violations, failed
 // requests and requests to other hosts. Screenshots: tests/artifacts/dashboard-municipal-*.png.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync } from 'node:fs';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { chromiumAvailable, launchChromium, watchPage, type Chromium, type PageProblems } from './harness/chromium.js';
-import { startDashboardService, type DashboardService } from './harness/dashboard-service.js';
+import { chromiumAvailable, type Chromium, type PageProblems } from './harness/chromium.js';
+import type { DashboardService } from './harness/dashboard-service.js';
+import { ARTIFACTS, expectPageClean, openDashboard, startDashboardWithChromium, stopDashboardWithChromium, tokenAuthConfig } from './harness/dashboard-page.js';
 import { bandFor } from '../dashboard/src/lib/aqi.js';
 import { formatPm } from '../dashboard/src/lib/format.js';
 
 declare const localStorage: any;
 
-const ROOT = join(import.meta.dirname, '..');
-const ARTIFACTS = join(ROOT, 'tests', 'artifacts');
 const TOKEN = randomBytes(24).toString('base64url');
 const HOUR = 3_600_000;
 let svc: DashboardService | null = null;
@@ -58,29 +56,15 @@ let far: AqInfo | null = null;
 let farLatest = 0;
 let yesterday = '';
 
-function expectClean(p: PageProblems): void {
-  expect(p.consoleErrors, 'console errors').toEqual([]);
-  expect(p.pageErrors, 'page errors').toEqual([]);
-  expect(p.cspViolations, 'CSP violations').toEqual([]);
-  expect(p.foreignRequests, 'requests to other hosts').toEqual([]);
-  expect(p.failedRequests, 'failed requests').toEqual([]);
-}
-
-async function open(page: Page, hash = ''): Promise<PageProblems> {
-  const problems = await watchPage(page, base);
-  const resp = await page.goto(`${base}/${hash}`);
-  expect(resp?.status()).toBe(200);
-  expect(resp?.headers()['content-security-policy']).toMatch(/script-src 'self'/);
-  return problems;
-}
+const open = (page: Page, hash = ''): Promise<PageProblems> => openDashboard(page, base, hash);
 
 const skip = !chromiumAvailable();
 
 beforeAll(async () => {
   if (skip) return;
-  svc = await startDashboardService({ config: { auth: { tokens: [{ name: 'aq-loader', sha256: createHash('sha256').update(TOKEN).digest('hex'), scopes: ['aq'] }] } } });
+  // Chromium idles while the station hours are loaded.
+  ({ svc, browser } = await startDashboardWithChromium({ config: tokenAuthConfig('aq-loader', TOKEN, ['aq']) }, { viewport: { width: 1280, height: 900 }, locale: 'en-GB', timezoneId: 'America/New_York' }));
   base = svc.base;
-  mkdirSync(ARTIFACTS, { recursive: true });
 
   // The AQ station whose 1 km neighbourhood the replayed scans cover, and the one farthest from them.
   const list = (await api<{ stations: AqInfo[] }>('aq-stations?station=sofia')).stations;
@@ -115,14 +99,9 @@ beforeAll(async () => {
   const farCsv = ['time,pm10', ...[5, 4, 3, 2, 1, 0].map((k) => `${new Date(lastComplete - k * HOUR).toISOString()},${60 + k}`)].join('\n');
   expect(await putCsv(far!.id, farCsv)).toBe(201);
   farLatest = 60;
-
-  browser = await launchChromium({ viewport: { width: 1280, height: 900 }, locale: 'en-GB', timezoneId: 'America/New_York' });
 }, 300_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await svc?.stop();
-});
+afterAll(() => stopDashboardWithChromium({ svc, browser }));
 
 describe.skipIf(skip)('municipal and public views with official AQ-station PM (Chromium)', () => {
   it('districts: lidar vs station side by side, agreement as the API computes it, daily means, CSV, periods and the year calendar', async () => {
@@ -187,7 +166,7 @@ describe.skipIf(skip)('municipal and public views with official AQ-station PM (C
     expect(await cal.locator('tbody tr').count()).toBe(new Set(days.map((d) => d.date.slice(0, 7))).size);
     await page.getByRole('heading', { name: new RegExp(`Year calendar ${year}`) }).waitFor();
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-municipal-year.png'), fullPage: true });
-    expectClean(problems);
+    expectPageClean(problems);
     await page.close();
   }, 120_000);
 
@@ -243,7 +222,7 @@ describe.skipIf(skip)('municipal and public views with official AQ-station PM (C
     // "Show the nearest measured cell" opens that cell's detail.
     await place.getByRole('button', { name: 'Show the nearest measured cell' }).click();
     await page.getByTestId('cell-detail').waitFor();
-    expectClean(problems);
+    expectPageClean(problems);
     await page.close();
   }, 120_000);
 });

@@ -9,65 +9,31 @@
 // errors, CSP violations, failed requests and requests to other hosts. Screenshots:
 // tests/artifacts/dashboard-operator-*.png.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page, Response } from 'playwright-core';
-import { chromiumAvailable, launchChromium, watchPage, type Chromium, type PageProblems } from './harness/chromium.js';
-import { startDashboardService, type DashboardService } from './harness/dashboard-service.js';
+import { chromiumAvailable, type Chromium, type PageProblems } from './harness/chromium.js';
+import type { DashboardService } from './harness/dashboard-service.js';
+import { ARTIFACTS, eventually, expectPageClean, openDashboard, startDashboardWithChromium, stopDashboardWithChromium } from './harness/dashboard-page.js';
 import { channelRows, formatValue, type ChannelHealthApi } from '../dashboard/src/lib/ops.js';
 import { decodeCurtain, pblClass } from '../dashboard/src/lib/curtain.js';
 
 declare const getComputedStyle: any;
 
-const ROOT = join(import.meta.dirname, '..');
-const ARTIFACTS = join(ROOT, 'tests', 'artifacts');
 let svc: DashboardService | null = null;
 let browser: Chromium | null = null;
 let base = '';
 
-function expectClean(p: PageProblems): void {
-  expect(p.consoleErrors, 'console errors').toEqual([]);
-  expect(p.pageErrors, 'page errors').toEqual([]);
-  expect(p.cspViolations, 'CSP violations').toEqual([]);
-  expect(p.foreignRequests, 'requests to other hosts').toEqual([]);
-  expect(p.failedRequests, 'failed requests').toEqual([]);
-}
-
-async function open(page: Page, hash: string): Promise<PageProblems> {
-  const problems = await watchPage(page, base);
-  const resp = await page.goto(`${base}/${hash}`);
-  expect(resp?.status()).toBe(200);
-  return problems;
-}
-
-/** Polls `check` (which throws while not yet true) until it passes or `timeoutMs` is over, then rethrows its last error. */
-async function eventually(check: () => Promise<void>, timeoutMs = 30_000): Promise<void> {
-  const t0 = Date.now();
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (e) {
-      if (Date.now() - t0 > timeoutMs) throw e;
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
-}
+const open = (page: Page, hash: string): Promise<PageProblems> => openDashboard(page, base, hash);
 
 const skip = !chromiumAvailable();
 
 beforeAll(async () => {
   if (skip) return;
-  svc = await startDashboardService();
+  ({ svc, browser } = await startDashboardWithChromium({}, { viewport: { width: 1280, height: 1000 }, locale: 'en-GB', timezoneId: 'Europe/Sofia' }));
   base = svc.base;
-  mkdirSync(ARTIFACTS, { recursive: true });
-  browser = await launchChromium({ viewport: { width: 1280, height: 1000 }, locale: 'en-GB', timezoneId: 'Europe/Sofia' });
 }, 300_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await svc?.stop();
-});
+afterAll(() => stopDashboardWithChromium({ svc, browser }));
 
 describe.skipIf(skip)('operator channels panel and scientist PBL/cloud flags (Chromium)', () => {
   it('operator: per channel the latest background and SNR of the page\'s /channels/health answer, their levels and 24 h sparklines', async () => {
@@ -123,7 +89,7 @@ describe.skipIf(skip)('operator channels panel and scientist PBL/cloud flags (Ch
     // Back to English (the choice is remembered for the next page).
     await page.locator('button.lang').click();
     await page.getByText('Channels: background and SNR').waitFor();
-    expectClean(problems);
+    expectPageClean(problems);
     await page.close();
   });
 
@@ -173,7 +139,7 @@ describe.skipIf(skip)('operator channels panel and scientist PBL/cloud flags (Ch
     expect(await keys.innerText()).toMatch(/Cloud base/);
     await plot.scrollIntoViewIfNeeded();
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-operator-scientist-pbl.png') });
-    expectClean(problems);
+    expectPageClean(problems);
     await page.close();
   });
 });

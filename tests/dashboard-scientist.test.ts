@@ -10,18 +10,16 @@
 // Every page: no console errors, page errors, CSP violations, failed or foreign requests.
 // Screenshots: tests/artifacts/dashboard-scientist-*.png.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync } from 'node:fs';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { chromiumAvailable, launchChromium, watchPage, type Chromium, type PageProblems } from './harness/chromium.js';
-import { startDashboardService, type DashboardService } from './harness/dashboard-service.js';
+import { chromiumAvailable, type Chromium, type PageProblems } from './harness/chromium.js';
+import type { DashboardService } from './harness/dashboard-service.js';
+import { ARTIFACTS, expectPageClean, openDashboard, startDashboardWithChromium, stopDashboardWithChromium, tokenAuthConfig } from './harness/dashboard-page.js';
 
 // Callbacks given to page.evaluate / waitForFunction run in the browser (no DOM types here).
 declare const document: any;
 
-const ROOT = join(import.meta.dirname, '..');
-const ARTIFACTS = join(ROOT, 'tests', 'artifacts');
 const TOKEN = randomBytes(24).toString('base64url');
 const skip = !chromiumAvailable();
 let svc: DashboardService | null = null;
@@ -40,30 +38,14 @@ const AGREE_MAX_REL = 1e-5;
 
 beforeAll(async () => {
   if (skip) return;
-  svc = await startDashboardService({ config: { auth: { tokens: [{ name: 'scientist-test', sha256: createHash('sha256').update(TOKEN).digest('hex'), scopes: ['params', 'jobs', 'preview'] }] } } });
+  ({ svc, browser } = await startDashboardWithChromium({ config: tokenAuthConfig('scientist-test', TOKEN, ['params', 'jobs', 'preview']) }, { viewport: { width: 1280, height: 900 }, locale: 'en-GB', timezoneId: 'UTC' }));
   base = svc.base;
-  mkdirSync(ARTIFACTS, { recursive: true });
-  browser = await launchChromium({ viewport: { width: 1280, height: 900 }, locale: 'en-GB', timezoneId: 'UTC' });
 }, 240_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await svc?.stop();
-}, 60_000);
-
-function expectClean(p: PageProblems): void {
-  expect(p.consoleErrors, 'console errors').toEqual([]);
-  expect(p.pageErrors, 'page errors').toEqual([]);
-  expect(p.cspViolations, 'CSP violations').toEqual([]);
-  expect(p.foreignRequests, 'requests to other hosts').toEqual([]);
-  expect(p.failedRequests, 'failed requests').toEqual([]);
-}
+afterAll(() => stopDashboardWithChromium({ svc, browser }), 60_000);
 
 async function openScientist(page: Page): Promise<PageProblems> {
-  const problems = await watchPage(page, base);
-  const resp = await page.goto(`${base}/#/scientist`);
-  expect(resp?.status()).toBe(200);
-  expect(resp?.headers()['content-security-policy']).toMatch(/script-src 'self'/);
+  const problems = await openDashboard(page, base, '#/scientist');
   await page.getByTestId('inspector').waitFor({ timeout: 60_000 });
   return problems;
 }
@@ -177,7 +159,7 @@ describe.skipIf(skip)('scientist view in Chromium', () => {
     expect(s.maxRel).toBeLessThanOrEqual(AGREE_MAX_REL);
     expect(s.agree).toBe('yes');
     await page.getByTestId('inspector').screenshot({ path: join(ARTIFACTS, 'dashboard-scientist-inspector-scan.png') });
-    expectClean(problems);
+    expectPageClean(problems);
     await page.close();
   }, 240_000);
 
@@ -212,7 +194,7 @@ describe.skipIf(skip)('scientist view in Chromium', () => {
     expect(await jobLine.innerText()).toContain(`${job.files_done} / ${job.files_total} files`);
     expect(await jobLine.locator('progress').getAttribute('value')).toBe('1');
     await actions.screenshot({ path: join(ARTIFACTS, 'dashboard-scientist-actions.png') });
-    expectClean(problems);
+    expectPageClean(problems);
     await page.close();
   }, 240_000);
 
@@ -311,7 +293,7 @@ describe.skipIf(skip)('scientist view in Chromium', () => {
       const t = document.querySelector('[data-testid=ppi-readout]')?.textContent ?? '';
       return t !== h && /^Azimuth [\d.]+°, elevation [\d.]+°, range [\d.]+ km: /.test(t);
     }, hovered);
-    expectClean(problems);
+    expectPageClean(problems);
     await page.close();
   }, 240_000);
 });

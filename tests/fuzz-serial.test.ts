@@ -12,32 +12,10 @@ import fc from 'fast-check';
 import { SLIP_END, SLIP_ESC, SLIP_ESC_END, SLIP_ESC_ESC, SlipDecoder, slipEncode } from '../ingest/serial/slip.js';
 import { checkFrame, encodeFrame } from '../ingest/serial/frame.js';
 import { SerialStreamDecoder, type SerialCounters, type SerialStreamEvent } from '../ingest/serial/stream.js';
+import { chunked, concat } from './harness/bytes.js';
 
 const SEED = 0x5eed_0008;
 const RUNS = 300;
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let n = 0;
-  for (const p of parts) {
-    out.set(p, n);
-    n += p.length;
-  }
-  return out;
-}
-
-/** Splits `bytes` at the given cut points (any numbers; reduced modulo the length). */
-function chunked(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
-  const points = [...new Set(cuts.map((c) => (bytes.length === 0 ? 0 : c % (bytes.length + 1))))].sort((x, y) => x - y);
-  const out: Uint8Array[] = [];
-  let prev = 0;
-  for (const p of points) {
-    out.push(bytes.subarray(prev, p));
-    prev = p;
-  }
-  out.push(bytes.subarray(prev));
-  return out;
-}
 
 function decodeAll(chunks: Uint8Array[], maxFrameBytes?: number): { events: SerialStreamEvent[]; counters: SerialCounters } {
   const dec = new SerialStreamDecoder({ synced: true, maxFrameBytes });

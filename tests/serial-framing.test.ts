@@ -7,29 +7,7 @@ import { LidarError } from '../processing/errors.js';
 import { SLIP_END, SLIP_ESC, SlipDecoder, slipEncode, type SlipPacket } from '../ingest/serial/slip.js';
 import { checkFrame, decodeFrame, encodeFrame, FRAME_MIN_BYTES } from '../ingest/serial/frame.js';
 import { SerialStreamDecoder, type SerialStreamEvent } from '../ingest/serial/stream.js';
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let n = 0;
-  for (const p of parts) {
-    out.set(p, n);
-    n += p.length;
-  }
-  return out;
-}
-
-/** Splits `bytes` at the given cut points (any numbers; reduced modulo the length). */
-function chunked(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
-  const points = [...new Set(cuts.map((c) => (bytes.length === 0 ? 0 : c % (bytes.length + 1))))].sort((x, y) => x - y);
-  const out: Uint8Array[] = [];
-  let prev = 0;
-  for (const p of points) {
-    out.push(bytes.subarray(prev, p));
-    prev = p;
-  }
-  out.push(bytes.subarray(prev));
-  return out;
-}
+import { chunked, concat } from './harness/bytes.js';
 
 function slipAll(dec: SlipDecoder, chunks: Uint8Array[]): SlipPacket[] {
   return chunks.flatMap((c) => dec.push(c));

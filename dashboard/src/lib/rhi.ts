@@ -5,6 +5,7 @@
  * newest vertical: each ray is drawn at its own elevation in horizontal distance x height a.s.l.;
  * nothing is interpolated between rays.
  */
+/** A row of GET /stations/{s}/profiles (also the inspector's profile list). */
 export interface ProfileMeta {
   id: string;
   channel: string;

@@ -17,8 +17,8 @@ import { localToUtcMs } from '../processing/time.js';
 import type { ResolvedParams } from '../processing/retrieval/params.types.js';
 import type { StationConfig } from '../processing/station.js';
 import type { TerrainGrid } from '../processing/geometry/terrain.js';
-import { channelKey, type CellRecord, type ProfileRecord } from '../store/port.js';
-import { cellRecords, profileRecord, type MapOptions } from './records.js';
+import { channelKey, type CellRecord, type HealthRecord, type ProfileRecord } from '../store/port.js';
+import { cellRecords, licelHousekeepingRecord, profileRecord, type MapOptions } from './records.js';
 
 /** Elevation below which the chain's default reference is calibration (RETRIEVAL.md). */
 export const CALIBRATION_MAX_ELEVATION_DEG = 15;
@@ -52,6 +52,8 @@ export interface JobOutput {
   newConstants: Record<string, number>;
   /** Measurement start of the file (ms UTC, from the header's local time and the station's zone). */
   timeMs: number;
+  /** The header's instrument housekeeping (`licel.*`) at timeMs, or null (records.ts licelHousekeepingRecord). */
+  health: HealthRecord | null;
   summary: Array<{ channel: string; mode: string; azimuthDeg: number; elevationDeg: number; validBins: number; pblHeightM: number; cloudBaseM: number; aod: number; meanPm10: number }>;
 }
 
@@ -71,7 +73,9 @@ export function runJob(input: JobInput, env: JobEnvironment): JobOutput {
   const elevationDeg = elevationFromHeader(file.header.zenithRaw, station.zenith_convention);
   const needsConstant = elevationDeg < CALIBRATION_MAX_ELEVATION_DEG && (params.reference.mode === null || params.reference.mode === 'calibration') && !Number.isFinite(params.reference.lidarConstant);
   const mapOptions: MapOptions = { ...env.map, terrain: env.terrain, stationGroundM: station.ground_altitude_m ?? station.altitude_m };
-  const out: JobOutput = { profiles: [], cells: [], uncalibrated: [], channelErrors: [], newConstants: {}, timeMs: localToUtcMs(file.header.startLocal, station.timezone), summary: [] };
+  const timeMs = localToUtcMs(file.header.startLocal, station.timezone);
+  const health = Number.isFinite(timeMs) ? licelHousekeepingRecord(file, station.id, timeMs) : null;
+  const out: JobOutput = { profiles: [], cells: [], uncalibrated: [], channelErrors: [], newConstants: {}, timeMs, health, summary: [] };
   const selections = selectChannels(file, params.channel, input.name);
   let firstError: LidarError | null = null;
   for (const sel of selections) {

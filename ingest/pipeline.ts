@@ -381,8 +381,9 @@ export class Pipeline extends EventEmitter {
       const dir = join(this.o.archiveDir, station, new Date(Number.isFinite(out.timeMs) ? out.timeMs : item.receivedMs).toISOString().slice(0, 10));
       await this.retrying(station, 'raw archive write', () => writeDurable(dir, name, item.bytes));
     }
-    const batch: WriteBatch = { profiles: out.profiles, cells: out.cells };
-    if (out.profiles.length > 0 && !(await this.storeOrQuarantine(station, item, batch, name))) return;
+    // The header's housekeeping (licel.*) is stored with the products, also for a file that gave none (uncalibrated scan).
+    const batch: WriteBatch = { profiles: out.profiles, cells: out.cells, health: out.health ? [out.health] : [] };
+    if ((out.profiles.length > 0 || out.health) && !(await this.storeOrQuarantine(station, item, batch, name))) return;
     if (out.profiles.length > 0) {
       s.storedStarts.delete(timeMs);
       s.storedStarts.set(timeMs, sha256);

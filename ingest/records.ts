@@ -10,7 +10,8 @@ import { QC, QC_NO_PM } from '../processing/retrieval/qc.js';
 import type { ProfileProducts } from '../processing/retrieval/retrieve.js';
 import { cellId, districtAt, parseCellId, type District } from '../processing/geometry/grid.js';
 import { terrainHeightM, type TerrainGrid } from '../processing/geometry/terrain.js';
-import { channelKey, profileId, VERTICAL_MIN_ELEVATION_DEG, type CellRecord, type ProfileRecord } from '../store/port.js';
+import { channelKey, profileId, VERTICAL_MIN_ELEVATION_DEG, type CellRecord, type HealthRecord, type ProfileRecord } from '../store/port.js';
+import { LicelDataType, type LicelFile } from '../processing/licel/types.js';
 
 export interface MapOptions {
   cellSizeM: number;
@@ -125,4 +126,56 @@ export function cellRecords(p: ProfileProducts, opts: MapOptions): CellRecord[] 
     last = rec;
   }
   return [...byCell.values()];
+}
+
+/**
+ * The instrument housekeeping a Licel header carries, as one health record at the file's measurement
+ * start (`timeMs`), names under `licel.` (docs/ingest.md "Housekeeping"):
+ *
+ * - per laser n (1-3) that an active dataset uses or that fired (shots > 0): `licel.laser<n>.shots`,
+ *   `licel.laser<n>.rate_hz` (an unused laser, 0 shots and no active dataset, is left out: its zero
+ *   rate is no fault);
+ * - per active signal dataset (analog or photon counting; inactive and squared-sum datasets are left
+ *   out), by the channel key the profiles use with the dataset's own kind (`532o-analog`,
+ *   `532o-photon`): `licel.<channel>.pmt_voltage_v`, `licel.<channel>.shots`, and for analog
+ *   datasets `licel.<channel>.adc_bits`, `licel.<channel>.input_range_v`. A key that occurs twice in
+ *   one file gets the dataset's position: `532o-analog-ds4`;
+ * - `licel.temperature_c`, `licel.pressure_hpa` only where the header has them (Raymetrics line 2).
+ *
+ * Values that are not finite are left out. Null when the header gives nothing. Same file, same
+ * record (idempotent by (station, timeMs) like every health record). Pure.
+ */
+export function licelHousekeepingRecord(file: LicelFile, station: string, timeMs: number): HealthRecord | null {
+  const values: Record<string, number> = {};
+  const put = (name: string, v: number) => {
+    if (Number.isFinite(v)) values[`licel.${name}`] = v;
+  };
+  const h = file.header;
+  const lasers: Array<[number, number]> = [
+    [h.laser1Shots, h.laser1RateHz],
+    [h.laser2Shots, h.laser2RateHz],
+    [h.laser3Shots, h.laser3RateHz],
+  ];
+  const signal = file.datasets.map((d, i) => ({ d, i })).filter(({ d }) => d.active && (d.dataType === LicelDataType.Analog || d.dataType === LicelDataType.PhotonCounting));
+  lasers.forEach(([shots, rateHz], k) => {
+    const n = k + 1;
+    if (!(shots > 0) && !signal.some(({ d }) => d.laser === n)) return;
+    put(`laser${n}.shots`, shots);
+    put(`laser${n}.rate_hz`, rateHz);
+  });
+  const keyOf = (d: LicelFile['datasets'][number]) => channelKey(d.wavelengthNm, d.polarization, d.dataType === LicelDataType.Analog ? 'analog' : 'photon');
+  const seen = new Map<string, number>();
+  for (const { d } of signal) seen.set(keyOf(d), (seen.get(keyOf(d)) ?? 0) + 1);
+  for (const { d, i } of signal) {
+    const key = seen.get(keyOf(d))! > 1 ? `${keyOf(d)}-ds${i}` : keyOf(d);
+    put(`${key}.pmt_voltage_v`, d.pmtVoltageV);
+    put(`${key}.shots`, d.shots);
+    if (d.dataType === LicelDataType.Analog) {
+      put(`${key}.adc_bits`, d.adcBits);
+      put(`${key}.input_range_v`, d.inputRangeV);
+    }
+  }
+  put('temperature_c', h.temperatureC);
+  put('pressure_hpa', h.pressureHpa);
+  return Object.keys(values).length > 0 ? { station, timeMs, values } : null;
 }

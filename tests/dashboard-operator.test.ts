@@ -7,14 +7,18 @@
 // f32 curtain the page loaded is drawn in the class its quality gives (low quality hollow and
 // dashed), cloud bases as haloed crosses, the legend names both. Fails on console errors, page
 // errors, CSP violations, failed requests and requests to other hosts. Screenshots:
-// tests/artifacts/dashboard-operator-*.png.
+// tests/artifacts/dashboard-operator-*.png. Also the Licel header housekeeping (licel.*): the replayed
+// detectors' voltages, as the page's /health answer and the fixture headers give them, level OK.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page, Response } from 'playwright-core';
 import { chromiumAvailable, type Chromium, type PageProblems } from './harness/chromium.js';
 import type { DashboardService } from './harness/dashboard-service.js';
 import { ARTIFACTS, eventually, expectPageClean, openDashboard, startDashboardWithChromium, stopDashboardWithChromium } from './harness/dashboard-page.js';
-import { channelRows, formatValue, type ChannelHealthApi } from '../dashboard/src/lib/ops.js';
+import { channelRows, formatHousekeeping, formatValue, healthSeries, levelHousekeeping, type ChannelHealthApi, type HealthRecord } from '../dashboard/src/lib/ops.js';
+import { decodeLicel } from '../processing/licel/decode.js';
+import { channelKey } from '../store/port.js';
 import { decodeCurtain, pblClass } from '../dashboard/src/lib/curtain.js';
 
 declare const getComputedStyle: any;
@@ -139,6 +143,43 @@ describe.skipIf(skip)('operator channels panel and scientist PBL/cloud flags (Ch
     expect(await keys.innerText()).toMatch(/Cloud base/);
     await plot.scrollIntoViewIfNeeded();
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-operator-scientist-pbl.png') });
+    expectPageClean(problems);
+    await page.close();
+  });
+
+  it('operator: the detector voltages of the replayed Licel headers, grouped with their units, level OK', async () => {
+    // The replayed winter scenario's detectors: every header has the same four active datasets.
+    const dir = join(import.meta.dirname, '..', 'fixtures', 'scenarios', 'sofia-winter-inversion');
+    const header = decodeLicel(readFileSync(join(dir, readdirSync(dir).filter((f) => f.startsWith('SF')).sort()[0])));
+    const want = new Map(header.datasets.filter((d) => d.active && d.dataType <= 1).map((d) => [`licel.${channelKey(d.wavelengthNm, d.polarization, d.dataType === 0 ? 'analog' : 'photon')}.pmt_voltage_v`, d.pmtVoltageV]));
+    expect(want.size).toBe(4);
+    const page = await browser!.context.newPage();
+    const answers: Array<{ records: HealthRecord[] }> = [];
+    page.on('response', (r: Response) => {
+      if (r.url().includes('/stations/sofia/health?') && r.status() === 200) r.json().then((b) => answers.push(b as { records: HealthRecord[] })).catch(() => undefined);
+    });
+    const problems = await open(page, '#/operator');
+    const detectors = page.getByTestId('op-hk-detectors');
+    await detectors.waitFor({ timeout: 60_000 });
+    await eventually(async () => {
+      const latest = answers[answers.length - 1];
+      expect(latest, 'an answer of /health').toBeDefined();
+      const hv = healthSeries(latest.records).filter((s) => s.name.endsWith('.pmt_voltage_v'));
+      expect(new Map(hv.map((s) => [s.name, s.last]))).toEqual(want);
+      for (const s of hv) {
+        expect(s.values.length, `${s.name}: one value per replayed file`).toBeGreaterThan(1);
+        const row = detectors.locator(`tr[data-field="${s.name}"]`);
+        expect(await row.getByTestId('op-hk-value').innerText()).toBe(`${formatHousekeeping(want.get(s.name)!)} V`);
+        expect(levelHousekeeping(s)).toBe('ok');
+        expect(await row.getAttribute('data-level')).toBe('ok');
+        expect(await row.locator('svg[role="img"] path').count()).toBe(1);
+      }
+    }, 45_000);
+    // The laser group: laser 1 at the header's rate; no header weather in this scenario (licel2022 headers).
+    expect(await page.getByTestId('op-hk-laser').locator('tr[data-field="licel.laser1.rate_hz"]').getByTestId('op-hk-value').innerText()).toBe(`${header.header.laser1RateHz} Hz`);
+    expect(await page.getByTestId('op-hk-met').count()).toBe(0);
+    await detectors.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-operator-housekeeping.png'), fullPage: true });
     expectPageClean(problems);
     await page.close();
   });

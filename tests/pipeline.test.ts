@@ -180,7 +180,8 @@ describe('pipeline over a watched folder', () => {
     expect(q).toHaveLength(1);
     expect(q[0].code).toBe('LIDAR_ERR_BAD_VALUE');
     expect(q[0].message).toMatch(/^store refused the result: field values: value refused by the store \(test\)/);
-    expect(t.store.healthRecords.map((h) => h.values.note)).toEqual(['fine']);
+    // The stored status, then the Licel file's header housekeeping (licel.*, stored with its profiles).
+    expect(t.store.healthRecords.map((h) => h.values.note ?? (Object.keys(h.values).every((k) => k.startsWith('licel.')) ? 'licel header' : '?'))).toEqual(['fine', 'licel header']);
     await t.pool.close();
   });
 

@@ -11,16 +11,19 @@ export type Level = 'ok' | 'warn' | 'crit';
  * smaller (warn when < warn, crit when < crit). `drift` compares with the median of the last 24 h:
  * |value / median - 1| > warn (or crit). `factor` also compares with the 24 h median, by how many
  * times the value is off either way: max(value / median, median / value) > warn (or crit); a value
- * <= 0 against a positive median is crit. Housekeeping rules apply to /health fields whose (dotted,
+ * <= 0 against a positive median is crit. `short` compares with the 24 h median from below:
+ * value / median < warn (or crit). `zeroCrit`: a value <= 0 is crit whatever the median (a
+ * detector or laser that is off). Housekeeping rules apply to /health fields whose (dotted,
  * lower-cased) name matches `match`.
  */
 export interface Threshold {
   id: string;
   what: string;
   unit: string;
-  kind: 'above' | 'below' | 'drift' | 'factor';
+  kind: 'above' | 'below' | 'drift' | 'factor' | 'short';
   warn: number;
   crit: number;
+  zeroCrit?: boolean;
   match?: RegExp;
 }
 
@@ -33,6 +36,10 @@ export const THRESHOLDS = {
   laserEnergy: { id: 'laser_energy', what: 'laser energy, relative to its 24 h median', unit: 'ratio', kind: 'drift', warn: 0.1, crit: 0.25, match: /laser.*energy|energy.*laser/ },
   temperature: { id: 'temperature', what: 'temperatures (fields named *temp* or ending in _c)', unit: '°C', kind: 'above', warn: 35, crit: 45, match: /temp|_c$/ },
   detectorHv: { id: 'detector_hv', what: 'detector high voltage, relative to its 24 h median', unit: 'ratio', kind: 'drift', warn: 0.02, crit: 0.05, match: /(^|[._])hv([._]|$)|high_?voltage/ },
+  // Licel file headers (`licel.*`, ingest/records.ts): crit only at 0 (drift/short crit never reached).
+  licelPmtVoltage: { id: 'licel_pmt_voltage', what: 'detector (PMT) high voltage of an active dataset in the Licel header, relative to its 24 h median; 0 V = detector off', unit: 'ratio', kind: 'drift', warn: 0.005, crit: Infinity, zeroCrit: true, match: /^licel\..+\.pmt_voltage_v$/ },
+  licelLaserRate: { id: 'licel_laser_rate', what: 'laser repetition rate in the Licel header, relative to its 24 h median; 0 Hz = laser off', unit: 'ratio', kind: 'drift', warn: 0.01, crit: Infinity, zeroCrit: true, match: /^licel\.laser\d\.rate_hz$/ },
+  licelShots: { id: 'licel_shots', what: 'shots per file (per laser and per dataset) in the Licel header, relative to its 24 h median (a short acquisition); 0 = no shot', unit: 'ratio', kind: 'short', warn: 0.9, crit: 0, zeroCrit: true, match: /^licel\..+\.shots$/ },
   channelSnr: { id: 'channel_snr', what: "a channel's SNR at the retrieval's reference (latest vertical profile)", unit: '', kind: 'below', warn: 10, crit: 3 },
   channelBackground: { id: 'channel_background', what: "a channel's background level (latest vertical profile) against its 24 h median, either way", unit: 'times', kind: 'factor', warn: 3, crit: 10 },
 } as const satisfies Record<string, Threshold>;
@@ -40,6 +47,12 @@ export const THRESHOLDS = {
 /** The level of a value under a threshold (null/NaN: `missing`, default ok = not enough data). */
 export function levelOf(th: Threshold, value: number | null, reference: number | null = null, missing: Level = 'ok'): Level {
   if (value === null || !Number.isFinite(value)) return missing;
+  if (th.zeroCrit && value <= 0) return 'crit';
+  if (th.kind === 'short') {
+    if (reference === null || !Number.isFinite(reference) || reference <= 0) return 'ok';
+    const r = value / reference;
+    return r < th.crit ? 'crit' : r < th.warn ? 'warn' : 'ok';
+  }
   if (th.kind === 'drift') {
     if (reference === null || !Number.isFinite(reference) || reference === 0) return 'ok';
     const d = Math.abs(value / reference - 1);
@@ -78,10 +91,17 @@ export function sinceLastS(apiS: number | null, lastProfile: string | null, nowM
   return page === null ? apiS : Math.max(apiS, page);
 }
 
-/** The housekeeping rule for a /health field name, if any. */
+/**
+ * The housekeeping rule for a /health field name, if any. `licel.*` fields (from the Licel file
+ * headers) have their own rules; the header's temperature and pressure are outdoor weather, no rule.
+ */
 export function housekeepingRule(name: string): Threshold | null {
   const n = name.toLowerCase();
   if (n.startsWith('pipeline.')) return null;
+  if (n.startsWith('licel.')) {
+    for (const th of [THRESHOLDS.licelPmtVoltage, THRESHOLDS.licelLaserRate, THRESHOLDS.licelShots] as Threshold[]) if (th.match && th.match.test(n)) return th;
+    return null;
+  }
   for (const th of [THRESHOLDS.laserEnergy, THRESHOLDS.detectorHv, THRESHOLDS.temperature] as Threshold[]) if (th.match && th.match.test(n)) return th;
   return null;
 }
@@ -90,7 +110,31 @@ export function housekeepingRule(name: string): Threshold | null {
 export function levelHousekeeping(s: Pick<HealthSeries, 'name' | 'values' | 'last'>): Level {
   const th = housekeepingRule(s.name);
   if (!th) return 'ok';
-  return levelOf(th, s.last, th.kind === 'drift' ? median(s.values) : null);
+  return levelOf(th, s.last, th.kind === 'drift' || th.kind === 'short' ? median(s.values) : null);
+}
+
+export type HousekeepingGroup = 'laser' | 'detectors' | 'met' | 'other';
+
+/** The operator view's group of a /health field: the Licel header's laser, detector and weather fields, or the rest. */
+export function housekeepingGroup(name: string): HousekeepingGroup {
+  if (!name.startsWith('licel.')) return 'other';
+  if (/^licel\.laser\d\./.test(name)) return 'laser';
+  if (name === 'licel.temperature_c' || name === 'licel.pressure_hpa') return 'met';
+  return 'detectors';
+}
+
+/** The unit a field name states by its suffix (`_v` V, `_hz` Hz, `shots`, `_bits`, `_c` °C, `_hpa` hPa), '' when none. */
+export function housekeepingUnit(name: string): string {
+  const n = name.toLowerCase();
+  if (/(^|[._])shots$/.test(n)) return 'shots';
+  for (const [suffix, unit] of [['_v', 'V'], ['_hz', 'Hz'], ['_bits', 'bits'], ['_c', '°C'], ['_hpa', 'hPa']] as const) if (n.endsWith(suffix)) return unit;
+  return '';
+}
+
+/** A housekeeping value: integers as they are, others to 4 significant digits ("–" for none). */
+export function formatHousekeeping(v: number | null): string {
+  if (v === null || !Number.isFinite(v)) return '–';
+  return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(4)));
 }
 
 export function median(xs: readonly number[]): number | null {

@@ -157,19 +157,32 @@ export class DiskSpool {
     });
   }
 
+  /**
+   * Throws the "spool full" error that appending records with these payload sizes now would give:
+   * a writer can refuse a write of several records whole instead of spooling a part of it (which
+   * each retry would spool again).
+   */
+  assertRoom(payloadBytes: readonly number[], count: number): void {
+    let size = 0;
+    for (const b of payloadBytes) size += SPOOL_HEADER_BYTES + b;
+    if (this.heldBytes + size > this.maxBytes) throw this.fullError(size, count);
+  }
+
+  private fullError(size: number, count: number): LidarError {
+    return new LidarError(
+      'LIDAR_ERR_IO',
+      `spool full: ${this.heldBytes} of ${this.maxBytes} bytes held in ${this.dir}, cannot add ${size} bytes (${count} points); nothing was dropped, the write is refused`,
+      { field: 'spoolMaxBytes' },
+    );
+  }
+
   /** Appends one record and fsyncs it; rejects with LIDAR_ERR_IO when the spool is full or the disk fails. */
   append(payload: Uint8Array | string, count = 1): Promise<void> {
     const bytes = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload;
     return this.serial(async () => {
       this.assertOpen();
       const size = SPOOL_HEADER_BYTES + bytes.length;
-      if (this.heldBytes + size > this.maxBytes) {
-        throw new LidarError(
-          'LIDAR_ERR_IO',
-          `spool full: ${this.heldBytes} of ${this.maxBytes} bytes held in ${this.dir}, cannot add a record of ${size} bytes (${count} points); nothing was dropped, the write is refused`,
-          { field: 'spoolMaxBytes' },
-        );
-      }
+      if (this.heldBytes + size > this.maxBytes) throw this.fullError(size, count);
       try {
         if (this.tail !== null && this.tailSize >= this.segmentBytes) {
           await this.tail.close();

@@ -206,13 +206,18 @@ export class InfluxWriter {
       // The hours are on disk as owed before their points leave, so a crash cannot skip a roll-up.
       await this.o.rollups.reserve(hours);
       reserved = true;
-      let spooling = !this.o.spool.empty;
-      for (const chunk of this.chunks(items)) {
+      const chunks = this.chunks(items);
+      let spooling = !this.o.spool.empty && this.roomFor(chunks);
+      let refused = !this.o.spool.empty && !spooling;
+      for (let i = 0; i < chunks.length && !refused; i++) {
         if (!spooling) {
-          const r = await this.sendDirect(chunk);
-          if (r === 'spool') spooling = true;
+          const r = await this.sendDirect(chunks[i]);
+          if (r === 'spool') {
+            spooling = this.roomFor(chunks.slice(i));
+            refused = !spooling;
+          }
         }
-        if (spooling) await this.spoolChunk(chunk);
+        if (spooling) await this.spoolChunk(chunks[i]);
       }
       if (spooling) this.startDrain();
     } catch (e) {
@@ -292,6 +297,25 @@ export class InfluxWriter {
 
   private async spoolChunk(chunk: Chunk): Promise<void> {
     await this.spoolRecord({ rp: chunk.rp }, chunk.lines.join('\n'), chunk.lines.length, chunk.owners.map((o) => o.item));
+  }
+
+  /**
+   * Whether the spool has room for all of `rest` (the chunks of a flush not sent directly). All of
+   * them are spooled or none: a part spooled before "spool full" would be spooled again by every
+   * retry of the refused write. When there is no room, their items fail with the spool's error.
+   */
+  private roomFor(rest: Chunk[]): boolean {
+    try {
+      const sizes = rest.map((c) => Buffer.byteLength(JSON.stringify({ rp: c.rp }) + '\n', 'utf8') + c.bytes - Math.min(1, c.lines.length)); // = the record spoolChunk writes: header line + lines joined by \n
+      this.o.spool.assertRoom(sizes, rest.reduce((n, c) => n + c.lines.length, 0));
+      return true;
+    } catch (e) {
+      const error = e instanceof Error ? e : new Error(String(e));
+      this.beginSpooling(this.lastError ?? 'unknown error');
+      this.o.log(`influx: ${error.message}`);
+      for (const c of rest) for (const o of c.owners) o.item.error ??= error;
+      return false;
+    }
   }
 
   private async spoolRecord(header: SpoolHeader, body: string, points: number, items: readonly Item[]): Promise<void> {

@@ -144,16 +144,19 @@ export function detectCloud(
     return peak >= jumpFactor * Math.max(m, s) && peak - m > 5 * s ? m : NaN;
   };
   let k = scaleK;
+  // The jump test does not depend on K: bins before `start` are known to fail it.
+  let start = lo + BEFORE_BINS;
   if (Number.isNaN(k)) {
     // Estimated below the first jump: clear air above a thick cloud reads K T^2_cloud, not K.
     let first = lo + BEFORE_BINS;
     while (first < end && Number.isNaN(jumpAt(first))) first++;
+    start = first;
     k = estimateScaleK(rcs, attMol, lo, first);
     if (!(k > 0)) k = estimateScaleK(rcs, attMol, lo, end);
   }
   if (!(k > 0)) return none;
 
-  for (let i = lo + BEFORE_BINS; i < end; i++) {
+  for (let i = start; i < end; i++) {
     const m = jumpAt(i);
     if (Number.isNaN(m)) continue;
     const s = noiseAt(rcs, sigma, i, lo);

@@ -163,8 +163,11 @@ function scratchOf(current: Float64Array, n: number): Float64Array {
   return current.length >= n ? current : new Float64Array(Math.max(n, 2 * current.length));
 }
 
-/** The k-th smallest of a[0, n) (0-based; the value sorting would put there), by Hoare's quickselect; reorders a. */
-function kthSmallest(a: Float64Array, n: number, k: number): number {
+/**
+ * The k-th smallest of a[0, n) (0-based; the value sorting would put there), by Hoare's quickselect;
+ * reorders a. a must hold no NaN.
+ */
+export function kthSmallest(a: Float64Array, n: number, k: number): number {
   let lo = 0;
   let hi = n - 1;
   while (lo < hi) {

@@ -74,7 +74,11 @@ export function detectHardTarget(signal: Float64Array, sigma: Float64Array | nul
   const farSigma = sigma ? NaN : clippedStd(signal, Math.floor(n * (1 - FAR_END_FRACTION)), n);
   for (let i = start; i < end; i++) {
     const x = signal[i];
-    if (!(x > 0)) continue;
+    const s = sigma ? sigma[i] : farSigma;
+    // x > 0, and the jump below needs x > jumpFactor * s (max(m, s) >= s; a NaN s fails both): one
+    // test for both (Math.max is NaN for a NaN s), so the noise around 0 costs no mispredicted branch.
+    // Most bins stop here.
+    if (!(x > Math.max(0, jumpFactor * s))) continue;
     // Mean of the finite bins among the span before i (NaN bins, e.g. refused ones, are skipped).
     let sum = 0;
     let count = 0;
@@ -86,7 +90,6 @@ export function detectHardTarget(signal: Float64Array, sigma: Float64Array | nul
     }
     if (count === 0) continue;
     const m = sum / count;
-    const s = sigma ? sigma[i] : farSigma;
     if (x > jumpFactor * Math.max(m, s) && x - m > minSigma * s) return i;
   }
   return -1;

@@ -124,31 +124,43 @@ export function pblHeight(heightM: Float64Array, rcs: Float64Array, qc: Uint8Arr
   if (n < 5) return { ...NONE };
 
   // Cumulative trapezoid integral (Neumaier), invalid bins as 0 (windows touching them are refused),
-  // prefix counts of invalid bins, and prefix sums of |second differences| for the noise of X.
+  // prefix counts of invalid bins, and prefix sums of |second differences| for the noise of X. All
+  // are running sums in bin order, so they are made on demand only as far up the profile as the
+  // windows reach (`extend`): a vertical record reaches far above the search range.
   const ws = workspace(n, dilations.length);
   const x = ws.x.subarray(0, n);
   const bad = ws.bad.subarray(0, n + 1);
-  bad[0] = 0;
-  for (let i = 0; i < n; i++) {
-    const ok = Number.isFinite(rcs[i]) && (qc === null || (qc[i] & PBL_INVALID) === 0);
-    x[i] = ok ? rcs[i] : 0;
-    bad[i + 1] = bad[i] + (ok ? 0 : 1);
-  }
   const c = ws.c.subarray(0, n);
   const d2 = ws.d2.subarray(0, n + 1);
+  bad[0] = 0;
   c[0] = 0;
   d2[0] = 0;
   d2[1] = 0;
+  let xDone = 0; // x[i] and bad[i + 1] made for i < xDone
+  let cDone = 1; // c[i] and d2[i + 1] made for i < cDone
   let sum = 0;
   let comp = 0;
-  for (let i = 1; i < n; i++) {
-    const term = 0.5 * (x[i] + x[i - 1]) * (heightM[i] - heightM[i - 1]);
-    const t = sum + term;
-    comp += Math.abs(sum) >= Math.abs(term) ? sum - t + term : term - t + sum;
-    sum = t;
-    c[i] = sum + comp;
-    d2[i + 1] = d2[i] + (i + 1 < n ? Math.abs(x[i + 1] - 2 * x[i] + x[i - 1]) : 0);
-  }
+  /** Makes x[0..m+1], bad[0..m+2], c[0..m] and d2[0..m+1] (indices clipped to the arrays). */
+  const extend = (m: number): void => {
+    if (m < cDone) return;
+    const top = Math.min(n - 1, m);
+    const xTo = Math.min(n, top + 2);
+    for (let i = xDone; i < xTo; i++) {
+      const ok = Number.isFinite(rcs[i]) && (qc === null || (qc[i] & PBL_INVALID) === 0);
+      x[i] = ok ? rcs[i] : 0;
+      bad[i + 1] = bad[i] + (ok ? 0 : 1);
+    }
+    if (xTo > xDone) xDone = xTo;
+    for (let i = cDone; i <= top; i++) {
+      const term = 0.5 * (x[i] + x[i - 1]) * (heightM[i] - heightM[i - 1]);
+      const t = sum + term;
+      comp += Math.abs(sum) >= Math.abs(term) ? sum - t + term : term - t + sum;
+      sum = t;
+      c[i] = sum + comp;
+      d2[i + 1] = d2[i] + (i + 1 < n ? Math.abs(x[i + 1] - 2 * x[i] + x[i - 1]) : 0);
+    }
+    if (top + 1 > cDone) cDone = top + 1;
+  };
 
   // Candidate centres b: bins inside the search range whose widest window lies on valid data.
   const aMax = Math.max(...dilations);
@@ -178,6 +190,8 @@ export function pblHeight(heightM: Float64Array, rcs: Float64Array, qc: Uint8Arr
     if (b - aMax / 2 < lowest || b + aMax / 2 > highest) continue;
     ptr[3 * nd] = advance(heightM, ptr[3 * nd], b - aMax / 2);
     ptr[3 * nd + 2] = advance(heightM, ptr[3 * nd + 2], b + aMax / 2);
+    // Every window of this b lies below the widest one's upper edge (the interpolation reads one bin above it).
+    extend(ptr[3 * nd + 2] + 1);
     // Bins of the window plus the neighbour the interpolation uses above its upper edge.
     if (bad[Math.min(n, ptr[3 * nd + 2] + 2)] - bad[ptr[3 * nd]] !== 0) continue;
     let sw = 0;
@@ -214,6 +228,7 @@ export function pblHeight(heightM: Float64Array, rcs: Float64Array, qc: Uint8Arr
     const half = Math.max(2, Math.round(binsMin(k) / 2));
     const lo = Math.max(1, i - half);
     const hi = Math.min(n - 1, i + half);
+    extend(hi);
     return ((Math.sqrt(Math.PI) / 2) * (d2[hi] - d2[lo])) / Math.max(1, hi - lo) / Math.sqrt(6);
   };
 

@@ -263,8 +263,15 @@ export function overlapCorrect(
   if ('table' in overlap) {
     const table = overlap.table;
     checkOverlapTable(table);
+    const lastRangeM = table[table.length - 1][0];
     for (let i = 0; i < n; i++) {
-      const o = interpolateTable(table, rangeM[i], 1);
+      const r = rangeM[i];
+      // Past the table O = 1 (no flag; signal / 1 is the signal, bit for bit).
+      if (r > lastRangeM) {
+        out[i] = signal[i];
+        continue;
+      }
+      const o = interpolateTable(table, r, 1);
       if (qc !== null && !(o >= OVERLAP_FLAG_BELOW)) qc[i] |= QC.OVERLAP;
       out[i] = o > OVERLAP_MIN_DIVISOR ? signal[i] / o : NaN;
     }

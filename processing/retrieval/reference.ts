@@ -108,6 +108,14 @@ export function rayleighFit(rcs: Float64Array, attMol: Float64Array, from: numbe
   if (sigma !== undefined) checkLength('sigma', sigma, n);
   if (rangeM !== undefined) checkLength('rangeM', rangeM, n);
   checkWindow(n, from, to);
+  return fitWindow(rcs, attMol, from, to, sigma, rangeM, -Infinity)!;
+}
+
+/**
+ * `rayleighFit` without the argument checks; null (the second pass skipped) when the window's snr is
+ * not >= `minSnr` (a NaN snr fails, as in the caller's test); minSnr -Infinity: never null.
+ */
+function fitWindow(rcs: Float64Array, attMol: Float64Array, from: number, to: number, sigma: Float64Array | undefined, rangeM: Float64Array | undefined, minSnr: number): RayleighFit | null {
   const ref = (from + to - 1) >> 1;
   // Pass 1: scale K, signal and noise sums, mean range of the q fit.
   let sxa = 0;
@@ -135,6 +143,8 @@ export function rayleighFit(rcs: Float64Array, attMol: Float64Array, from: numbe
     }
   }
   const scale = count >= 2 ? sxa / saa : NaN;
+  const snr = sigma === undefined ? (count > 0 ? Infinity : NaN) : sumX / Math.sqrt(sumVar);
+  if (minSnr > -Infinity && !(snr >= minSnr)) return null;
   // Pass 2: residuals and the weighted straight line of q = X/a against range (centred).
   const rMean = swr / sw;
   let ss = 0;
@@ -162,7 +172,7 @@ export function rayleighFit(rcs: Float64Array, attMol: Float64Array, from: numbe
     to,
     relativeResidual: count >= 2 ? Math.sqrt(ss / count) : NaN,
     slopePerKm: rangeM !== undefined && count >= 2 && srr > 0 ? srq / srr : NaN,
-    snr: sigma === undefined ? (count > 0 ? Infinity : NaN) : sumX / Math.sqrt(sumVar),
+    snr,
   };
 }
 
@@ -207,10 +217,12 @@ export function autoReferenceWindow(rangeM: Float64Array, rcs: Float64Array, att
   const step = Math.max(1, Math.round(bins / 2));
   let first = 0;
   while (first < n && rangeM[first] < opts.minRangeM) first++;
+  if (opts.sigma !== undefined) checkLength('sigma', opts.sigma, n);
   const fits: RayleighFit[] = [];
   for (let from = first; from + bins <= maxIndex && rangeM[from + bins - 1] < opts.maxRangeM; from += step) {
-    const fit = rayleighFit(rcs, attMol, from, from + bins, opts.sigma, rangeM);
-    if (fit.snr >= minSnr && fit.scale > 0 && Number.isFinite(fit.slopePerKm)) fits.push(fit);
+    // Windows below minSnr are refused after the first pass (their second pass cannot change that).
+    const fit = fitWindow(rcs, attMol, from, from + bins, opts.sigma, rangeM, minSnr);
+    if (fit !== null && fit.snr >= minSnr && fit.scale > 0 && Number.isFinite(fit.slopePerKm)) fits.push(fit);
   }
   if (fits.length === 0) return null;
   let kFloor = Infinity;

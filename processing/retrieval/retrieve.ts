@@ -27,6 +27,7 @@ import { detectHardTarget } from './hard-target.js';
 import { aerosolOpticalDepth, extinctionToPm } from './pm.js';
 import { pblHeight } from './pbl.js';
 import { QC, QC_NO_PRODUCT, flagRange } from './qc.js';
+import { kthSmallest } from './glue.js';
 import { prepareSignal, selectChannels, SignalWorkspace, type ChannelSelection, type PreparedSignal } from './signal.js';
 
 export interface RetrievalContext {
@@ -302,11 +303,20 @@ function rangeCorrected(s: InversionSetup, prepared: PreparedSignal, x: Float64A
   const { rangeM, ctx } = s;
   const signal = prepared.signal;
   const sigma = prepared.sigma;
-  overlapCorrect(signal, rangeM, ctx.params.overlap, scratch, qc);
+  const overlap = ctx.params.overlap;
+  overlapCorrect(signal, rangeM, overlap, scratch, qc);
   rangeCorrect(scratch, rangeM, x);
+  // Past the overlap table (everywhere with a full-overlap range) overlapCorrect copies the signal,
+  // so the factor below is exactly 1 there (s / s, or 1 for 0, NaN and infinite s): no division.
+  const copiedBeyondM = 'table' in overlap ? overlap.table[overlap.table.length - 1][0] : -Infinity;
   for (let i = 0; i < rangeM.length; i++) {
+    const r = rangeM[i];
+    if (r > copiedBeyondM) {
+      sigmaX[i] = sigma[i] * r * r;
+      continue;
+    }
     const o = signal[i] !== 0 ? scratch[i] / signal[i] : 1;
-    sigmaX[i] = sigma[i] * (Number.isFinite(o) ? o : 1) * rangeM[i] * rangeM[i];
+    sigmaX[i] = sigma[i] * (Number.isFinite(o) ? o : 1) * r * r;
   }
   if (s.smoothingBins > 1) {
     scratch.set(x);
@@ -658,13 +668,31 @@ export function lidarConstantFromSolution(
     ratios[n++] = x[i] / (beta * Math.exp(-2 * tau));
   }
   if (n === 0) return NaN;
-  const sorted = ratios.subarray(0, n).sort();
-  return n % 2 === 1 ? sorted[(n - 1) / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
+  // The median by selection (the values a sort would put in the middle); a sort when NaN is present.
+  let hasNaN = false;
+  for (let i = 0; i < n; i++) if (ratios[i] !== ratios[i]) hasNaN = true;
+  if (hasNaN) {
+    const sorted = ratios.subarray(0, n).sort();
+    return n % 2 === 1 ? sorted[(n - 1) / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
+  }
+  if (n % 2 === 1) return kthSmallest(ratios, n, (n - 1) / 2);
+  const lower = kthSmallest(ratios, n, n / 2 - 1);
+  return 0.5 * (lower + kthSmallest(ratios, n, n / 2));
 }
 
-/** acc[i] = max(acc[i], |a[i] - b[i]|) (NaN propagates, as Math.max does). */
+/**
+ * acc[i] = max(acc[i], |a[i] - b[i]|) (NaN propagates, as Math.max does). acc starts at +0 and only
+ * takes |differences|, so it never holds -0: without NaN a store only where the difference is larger
+ * is Math.max; with a NaN Math.max itself runs (its NaN is the one stored before).
+ */
 function maxAbsDifference(a: Float64Array, b: Float64Array, acc: Float64Array): void {
-  for (let i = 0; i < acc.length; i++) acc[i] = Math.max(acc[i], Math.abs(a[i] - b[i]));
+  const n = acc.length;
+  for (let i = 0; i < n; i++) {
+    const d = Math.abs(a[i] - b[i]);
+    const c = acc[i];
+    if (d > c) acc[i] = d;
+    else if (d !== d || c !== c) acc[i] = Math.max(c, d);
+  }
 }
 
 /** The reference aerosol backscatter +/- 50% (a floor of 5% of beta_mol where it is ~0: an aerosol-free reference). */

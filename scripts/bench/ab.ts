@@ -1,0 +1,53 @@
+/**
+ * Interleaved A/B of the full retrieval chain: `retrieveFile` of another copy of the processing tree
+ * (e.g. the previous commit) against this checkout's, on the benchmark's inputs, alternating samples
+ * of 1 s each in one process so that drift of a shared machine hits both alike.
+ *
+ *   mkdir -p /tmp/ab-base && git archive HEAD processing | tar -x -C /tmp/ab-base
+ *   echo '{"type":"module"}' > /tmp/ab-base/package.json
+ *   npx tsx scripts/bench/ab.ts --base /tmp/ab-base [--data-bins 16180] [--rounds 10]
+ *
+ * The package.json makes tsx load the copy as ES modules like this checkout (as CommonJS its exports
+ * become getters, which slows the hot loops and would bias the comparison). Prints per profile the median (and every sample) of ns per bin, as in scripts/bench.ts.
+ */
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { pathToFileURL } from 'node:url';
+import type { retrieveFile as RetrieveFile } from '../../processing/retrieval/retrieve.js';
+import { retrieveFile as current } from '../../processing/retrieval/retrieve.js';
+import { benchProfiles } from './inputs.js';
+
+const { values } = parseArgs({ options: { base: { type: 'string' }, 'data-bins': { type: 'string', default: '16180' }, rounds: { type: 'string', default: '10' } }, strict: true });
+if (!values.base) throw new Error('--base DIR (a directory holding the other processing/ tree) is required');
+const baseType = (() => {
+  try {
+    return (JSON.parse(readFileSync(join(resolve(values.base), 'package.json'), 'utf8')) as { type?: string }).type;
+  } catch {
+    return undefined;
+  }
+})();
+if (baseType !== 'module') throw new Error(`${values.base}/package.json must say {"type":"module"} (see the header)`);
+const baseModule = (await import(pathToFileURL(join(resolve(values.base), 'processing', 'retrieval', 'retrieve.ts')).href)) as { retrieveFile: typeof RetrieveFile };
+const rounds = Number(values.rounds);
+const median = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1];
+
+for (const p of benchProfiles(Number(values['data-bins']))) {
+  const versions: Array<[string, typeof RetrieveFile]> = [['base', baseModule.retrieveFile], ['current', current]];
+  const samples: Record<string, number[]> = { base: [], current: [] };
+  const profiles = current(p.file, p.fileName, p.ctx).length;
+  for (const [, f] of versions) for (let i = 0; i < 40; i++) f(p.file, p.fileName, p.ctx);
+  for (let r = 0; r < rounds; r++) {
+    for (const [name, f] of versions) {
+      const t0 = performance.now();
+      let calls = 0;
+      while (performance.now() - t0 < 1000) {
+        f(p.file, p.fileName, p.ctx);
+        calls++;
+      }
+      samples[name].push((((performance.now() - t0) / calls) * 1e6) / (profiles * p.bins));
+    }
+  }
+  const fmt = (a: number[]) => a.map((v) => v.toFixed(0)).join(',');
+  console.log(`${p.kind} ${p.bins} bins: base ${median(samples.base).toFixed(1)} -> current ${median(samples.current).toFixed(1)} ns/bin (median of ${rounds}; base ${fmt(samples.base)} | current ${fmt(samples.current)})`);
+}

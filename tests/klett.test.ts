@@ -205,7 +205,7 @@ describe('fernald: analytic profiles (trapezoid forward model)', () => {
 describe('fernaldCalibrated: known lidar constant', () => {
   it('recovers beta_aer to <= 1e-4 with a homogeneous near field (horizontal path, to optical depth 1.5)', () => {
     // The forward solution's discretisation error grows as the two-way transmission falls: with 7.5 m
-    // bins 4e-5 at 6 km (optical depth 1.5), 5e-4 at 9.7 km (2.7); see docs/retrieval-inversion.md.
+    // bins 4e-5 at 6 km (optical depth 1.5), 5e-4 at 9.7 km (2.7); see docs/retrieval.md.
     const s = synthetic({
       bins: 800,
       binWidthM: 7.5,
@@ -412,7 +412,7 @@ describe('a wrong lidar ratio (40 instead of 50 sr, vertical-clear, noise-free)'
     const da = median(alphaShift);
     const db = median(betaShift);
     console.log(`S_a 40 vs 50 sr, boundary layer: extinction ${(100 * da).toFixed(2)}%, backscatter ${(100 * db).toFixed(2)}% (median; range of extinction ${(100 * Math.min(...alphaShift)).toFixed(2)}..${(100 * Math.max(...alphaShift)).toFixed(2)}%)`);
-    // Documented in docs/retrieval-inversion.md (measured): extinction -13.8% (-15.2 .. -12.5% over the
+    // Documented in docs/retrieval.md (measured): extinction -13.8% (-15.2 .. -12.5% over the
     // layer), backscatter +7.8%: the transmission between r and the reference is fixed by the signal, so
     // with less extinction per unit backscatter the backscatter comes out higher and S_a beta lower.
     expect(da).toBeLessThan(-0.12);

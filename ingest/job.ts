@@ -74,9 +74,9 @@ export function runJob(input: JobInput, env: JobEnvironment): JobOutput {
   const needsConstant = elevationDeg < CALIBRATION_MAX_ELEVATION_DEG && (params.reference.mode === null || params.reference.mode === 'calibration') && !Number.isFinite(params.reference.lidarConstant);
   const mapOptions: MapOptions = { ...env.map, terrain: env.terrain, stationGroundM: station.ground_altitude_m ?? station.altitude_m };
   const timeMs = localToUtcMs(file.header.startLocal, station.timezone);
-  const health = Number.isFinite(timeMs) ? licelHousekeepingRecord(file, station.id, timeMs) : null;
+  const health = Number.isFinite(timeMs) ? licelHousekeepingRecord(file, station.id, timeMs, station.channels) : null;
   const out: JobOutput = { profiles: [], cells: [], uncalibrated: [], channelErrors: [], newConstants: {}, timeMs, health, summary: [] };
-  const selections = selectChannels(file, params.channel, input.name);
+  const selections = selectChannels(file, params.channel, input.name, station.channels);
   let firstError: LidarError | null = null;
   for (const sel of selections) {
     const kind = sel.analog >= 0 && sel.photon >= 0 ? 'glued' : sel.photon >= 0 ? 'photon' : 'analog';

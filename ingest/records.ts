@@ -12,6 +12,8 @@ import { cellId, districtAt, parseCellId, type District } from '../processing/ge
 import { terrainHeightM, type TerrainGrid } from '../processing/geometry/terrain.js';
 import { channelKey, profileId, VERTICAL_MIN_ELEVATION_DEG, type CellRecord, type HealthRecord, type ProfileRecord } from '../store/port.js';
 import { LicelDataType, type LicelFile } from '../processing/licel/types.js';
+import { datasetWavelengthNm } from '../processing/retrieval/signal.js';
+import type { StationChannel } from '../processing/station.js';
 
 export interface MapOptions {
   cellSizeM: number;
@@ -137,7 +139,8 @@ export function cellRecords(p: ProfileProducts, opts: MapOptions): CellRecord[] 
  *   rate is no fault);
  * - per active signal dataset (analog or photon counting; inactive and squared-sum datasets are left
  *   out), by the channel key the profiles use with the dataset's own kind (`532o-analog`,
- *   `532o-photon`): `licel.<channel>.pmt_voltage_v`, `licel.<channel>.shots`, and for analog
+ *   `532o-photon`; the wavelength from the header, else the station's channel settings):
+ *   `licel.<channel>.pmt_voltage_v`, `licel.<channel>.shots`, and for analog
  *   datasets `licel.<channel>.adc_bits`, `licel.<channel>.input_range_v`. A key that occurs twice in
  *   one file gets the dataset's position: `532o-analog-ds4`;
  * - `licel.temperature_c`, `licel.pressure_hpa` only where the header has them (Raymetrics line 2).
@@ -145,7 +148,7 @@ export function cellRecords(p: ProfileProducts, opts: MapOptions): CellRecord[] 
  * Values that are not finite are left out. Null when the header gives nothing. Same file, same
  * record (idempotent by (station, timeMs) like every health record). Pure.
  */
-export function licelHousekeepingRecord(file: LicelFile, station: string, timeMs: number): HealthRecord | null {
+export function licelHousekeepingRecord(file: LicelFile, station: string, timeMs: number, stationChannels?: Record<string, StationChannel>): HealthRecord | null {
   const values: Record<string, number> = {};
   const put = (name: string, v: number) => {
     if (Number.isFinite(v)) values[`licel.${name}`] = v;
@@ -163,11 +166,12 @@ export function licelHousekeepingRecord(file: LicelFile, station: string, timeMs
     put(`laser${n}.shots`, shots);
     put(`laser${n}.rate_hz`, rateHz);
   });
-  const keyOf = (d: LicelFile['datasets'][number]) => channelKey(d.wavelengthNm, d.polarization, d.dataType === LicelDataType.Analog ? 'analog' : 'photon');
+  const keyOf = (d: LicelFile['datasets'][number], i: number) =>
+    channelKey(datasetWavelengthNm(file, i, stationChannels), d.polarization, d.dataType === LicelDataType.Analog ? 'analog' : 'photon');
   const seen = new Map<string, number>();
-  for (const { d } of signal) seen.set(keyOf(d), (seen.get(keyOf(d)) ?? 0) + 1);
+  for (const { d, i } of signal) seen.set(keyOf(d, i), (seen.get(keyOf(d, i)) ?? 0) + 1);
   for (const { d, i } of signal) {
-    const key = seen.get(keyOf(d))! > 1 ? `${keyOf(d)}-ds${i}` : keyOf(d);
+    const key = seen.get(keyOf(d, i))! > 1 ? `${keyOf(d, i)}-ds${i}` : keyOf(d, i);
     put(`${key}.pmt_voltage_v`, d.pmtVoltageV);
     put(`${key}.shots`, d.shots);
     if (d.dataType === LicelDataType.Analog) {

@@ -4,6 +4,7 @@
  */
 import { LidarError } from './errors.js';
 import type { ZenithConvention } from './geometry/beam.js';
+import type { LicelHeader } from './licel/types.js';
 
 export interface StationChannel {
   wavelength_nm: number;
@@ -61,5 +62,42 @@ export function parseStation(json: unknown, file?: string): StationConfig {
     zenith_convention: convention,
     timezone: typeof o.timezone === 'string' ? o.timezone : 'UTC',
     channels,
+  };
+}
+
+/** Header positions within this distance (km) of a station are taken to be that station's files. */
+export const SAME_SITE_MAX_KM = 25;
+
+/**
+ * Great-circle distance (km) between the station and the position a Licel header gives; NaN when the
+ * header has no usable position (0/0, as some acquisition programs write, counts as none).
+ */
+export function headerDistanceKm(header: Pick<LicelHeader, 'latitudeDeg' | 'longitudeDeg'>, station: Pick<StationConfig, 'lat' | 'lon'>): number {
+  const { latitudeDeg: lat, longitudeDeg: lon } = header;
+  if (!(lat >= -90 && lat <= 90) || !Number.isFinite(lon) || (lat === 0 && lon === 0)) return NaN;
+  const rad = Math.PI / 180;
+  const dLat = (lat - station.lat) * rad;
+  const dLon = (lon - station.lon) * rad;
+  const a = Math.sin(dLat / 2) ** 2 + Math.cos(lat * rad) * Math.cos(station.lat * rad) * Math.sin(dLon / 2) ** 2;
+  return 2 * 6371.0088 * Math.asin(Math.min(1, Math.sqrt(a)));
+}
+
+/**
+ * A station made from a Licel header alone (for a file of another station when no station settings
+ * are given): its site name, position and altitude, the Licel zenith convention, times taken as UTC
+ * (the header carries no time zone) and no channel settings (zero bin 0, wavelengths from the header).
+ */
+export function stationFromHeader(header: Pick<LicelHeader, 'site' | 'latitudeDeg' | 'longitudeDeg' | 'altitudeM'>): StationConfig {
+  const id = header.site.trim().toLowerCase().replace(/[^a-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 32) || 'unknown';
+  const altitude = header.altitudeM >= -500 && header.altitudeM <= 9000 ? header.altitudeM : 0;
+  return {
+    id,
+    name: header.site.trim() || 'unknown site',
+    lat: header.latitudeDeg >= -90 && header.latitudeDeg <= 90 ? header.latitudeDeg : 0,
+    lon: Number.isFinite(header.longitudeDeg) ? header.longitudeDeg : 0,
+    altitude_m: altitude,
+    zenith_convention: 'zenith',
+    timezone: 'UTC',
+    channels: {},
   };
 }

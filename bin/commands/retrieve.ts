@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { LidarError } from '../../processing/errors.js';
 import { decodeLicel } from '../../processing/licel/decode.js';
 import type { LicelFile } from '../../processing/licel/types.js';
-import { parseStation, type StationConfig } from '../../processing/station.js';
+import { headerDistanceKm, parseStation, SAME_SITE_MAX_KM, stationFromHeader, type StationConfig } from '../../processing/station.js';
 import { parseMetCsv } from '../../processing/atmosphere/standard-atmosphere.js';
 import { paramsId, resolveParams } from '../../processing/retrieval/params.js';
 import { groupSameGeometry, sumLicelFiles } from '../../processing/retrieval/average.js';
@@ -85,9 +85,25 @@ export const retrieveCommand: Command = async (args) => {
   const csv = values.csv;
   const profiles = [];
   if (csv) process.stdout.write(CSV_HEADER + '\n');
+  // Without --station, a file from elsewhere (header position > 25 km from the default station) gets
+  // a station made from its own header: the default's channel settings (zero bin, dead time) would
+  // be wrong for it. Said once per site on stderr.
+  const noted = new Set<string>();
+  const stationFor = (file: LicelFile, name: string): StationConfig => {
+    if (values.station) return station;
+    const km = headerDistanceKm(file.header, station);
+    if (!(km > SAME_SITE_MAX_KM)) return station;
+    const own = stationFromHeader(file.header);
+    if (!noted.has(own.id)) {
+      noted.add(own.id);
+      process.stderr.write(`lidar-pm retrieve: ${name}: site ${JSON.stringify(file.header.site)} is ${km.toFixed(0)} km from the default station ${station.id}; using the header's position and altitude, UTC, zero bin 0 and no channel settings (give --station for its own)\n`);
+    }
+    return own;
+  };
   for (const u of units) {
     try {
-      for (const p of retrieveFile(u.file, u.name, ctx)) {
+      const unitStation = stationFor(u.file, u.name);
+      for (const p of retrieveFile(u.file, u.name, unitStation === station ? ctx : { ...ctx, station: unitStation })) {
         if (csv) process.stdout.write(profileToCsvRows(p).join('\n') + '\n');
         else profiles.push(profileToJson(p));
       }

@@ -265,7 +265,7 @@ export function clearRetrievalCaches(): void {
 
 /** Retrieves every selected channel of one file. */
 export function retrieveFile(file: LicelFile, fileName: string, ctx: RetrievalContext): ProfileProducts[] {
-  return selectChannels(file, ctx.params.channel, fileName).map((sel) => retrieveChannel(file, fileName, sel, ctx));
+  return selectChannels(file, ctx.params.channel, fileName, ctx.station.channels).map((sel) => retrieveChannel(file, fileName, sel, ctx));
 }
 
 interface Boundary {

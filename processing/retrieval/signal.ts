@@ -6,6 +6,7 @@
  */
 import { LidarError } from '../errors.js';
 import type { LicelFile } from '../licel/types.js';
+import type { StationChannel } from '../station.js';
 import { physicalValues } from '../licel/physical.js';
 import { backgroundStats, deadTimeCorrect, shiftBins } from './preprocess.js';
 import { glue, type GlueResult } from './glue.js';
@@ -20,27 +21,75 @@ export interface ChannelSelection {
   photon: number;
 }
 
-/** 'auto': every elastic wavelength/polarisation, analog and photon counting glued; a number: that dataset alone. */
-export function selectChannels(file: LicelFile, channel: 'auto' | number, fileName?: string): ChannelSelection[] {
+/** Vibrational Raman shifts (cm^-1) of N2, O2 and H2O: the usual inelastic channels of an aerosol lidar. */
+const RAMAN_SHIFTS_PER_CM = [2330.7, 1556.4, 3657.0];
+/** A channel within this distance (nm) of a Raman line of another channel's wavelength is that Raman channel. */
+const RAMAN_MATCH_NM = 1.5;
+
+/** Wavelength (nm) of the Raman line shifted by `shiftPerCm` from the laser line `laserNm`. */
+export function ramanWavelengthNm(laserNm: number, shiftPerCm: number): number {
+  return 1e7 / (1e7 / laserNm - shiftPerCm);
+}
+
+/**
+ * True when `wavelengthNm` is the N2, O2 or H2O vibrational Raman line (within 1.5 nm) of one of
+ * `others` (e.g. 387 and 408 nm next to 355 nm, 607 and 660 nm next to 532 nm): such a channel
+ * carries no elastic backscatter and must not go through the elastic (Fernald) inversion.
+ */
+export function isRamanOf(wavelengthNm: number, others: readonly number[]): boolean {
+  for (const laser of others) {
+    if (!(laser > 0) || laser >= wavelengthNm) continue;
+    for (const shift of RAMAN_SHIFTS_PER_CM) {
+      if (Math.abs(ramanWavelengthNm(laser, shift) - wavelengthNm) <= RAMAN_MATCH_NM) return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * Wavelength of dataset `k`: the header's, or — when the header says 0 (some acquisition programs
+ * never fill it) — the station's `channels[k].wavelength_nm`; 0 when neither knows.
+ */
+export function datasetWavelengthNm(file: LicelFile, k: number, stationChannels?: Record<string, StationChannel>): number {
+  const w = file.datasets[k].wavelengthNm;
+  if (w > 0) return w;
+  const fromStation = stationChannels?.[String(k)]?.wavelength_nm;
+  return fromStation !== undefined && fromStation > 0 ? fromStation : 0;
+}
+
+/**
+ * 'auto': every elastic wavelength/polarisation, analog and photon counting glued; Raman channels
+ * (`isRamanOf` another signal wavelength of the file) are left out. A number: that dataset alone.
+ * Wavelengths come from the header, else from the station's channel settings (`datasetWavelengthNm`).
+ */
+export function selectChannels(file: LicelFile, channel: 'auto' | number, fileName?: string, stationChannels?: Record<string, StationChannel>): ChannelSelection[] {
   const ds = file.datasets;
   if (channel !== 'auto') {
     const d = ds[channel];
     if (!d) throw new LidarError('LIDAR_ERR_NOT_FOUND', `no dataset ${channel} (the file has ${ds.length})`, { file: fileName, field: 'channel' });
     if (d.dataType !== 0 && d.dataType !== 1) throw new LidarError('LIDAR_ERR_BAD_VALUE', `dataset ${channel} (${d.deviceId}) is a squared-sum dataset, not a signal`, { file: fileName, field: 'channel' });
-    return [{ wavelengthNm: d.wavelengthNm, polarization: d.polarization, analog: d.dataType === 0 ? channel : -1, photon: d.dataType === 1 ? channel : -1 }];
+    const wavelengthNm = datasetWavelengthNm(file, channel, stationChannels);
+    if (!(wavelengthNm > 0)) throw new LidarError('LIDAR_ERR_NOT_FOUND', `dataset ${channel} (${d.deviceId}) has no wavelength (header 0); give channels.${channel}.wavelength_nm in the station settings`, { file: fileName, field: 'channel' });
+    return [{ wavelengthNm, polarization: d.polarization, analog: d.dataType === 0 ? channel : -1, photon: d.dataType === 1 ? channel : -1 }];
   }
+  const signal = ds.map((d, k) => (d.active && (d.dataType === 0 || d.dataType === 1) ? datasetWavelengthNm(file, k, stationChannels) : 0));
   const out: ChannelSelection[] = [];
   ds.forEach((d, k) => {
-    if (!d.active || (d.dataType !== 0 && d.dataType !== 1) || !(d.wavelengthNm > 0)) return;
-    let sel = out.find((s) => s.wavelengthNm === d.wavelengthNm && s.polarization === d.polarization);
+    const wavelengthNm = signal[k];
+    if (!(wavelengthNm > 0) || isRamanOf(wavelengthNm, signal)) return;
+    let sel = out.find((s) => s.wavelengthNm === wavelengthNm && s.polarization === d.polarization);
     if (!sel) {
-      sel = { wavelengthNm: d.wavelengthNm, polarization: d.polarization, analog: -1, photon: -1 };
+      sel = { wavelengthNm, polarization: d.polarization, analog: -1, photon: -1 };
       out.push(sel);
     }
     if (d.dataType === 0 && sel.analog < 0) sel.analog = k;
     if (d.dataType === 1 && sel.photon < 0) sel.photon = k;
   });
-  if (out.length === 0) throw new LidarError('LIDAR_ERR_NOT_FOUND', 'no elastic signal dataset with a wavelength in the file', { file: fileName, field: 'channel' });
+  if (out.length === 0) {
+    const unnamed = signal.length > 0 && ds.some((d, k) => d.active && (d.dataType === 0 || d.dataType === 1) && !(signal[k] > 0));
+    const hint = unnamed ? ' (the header gives wavelength 0: set channels.<dataset>.wavelength_nm in the station settings)' : '';
+    throw new LidarError('LIDAR_ERR_NOT_FOUND', `no elastic signal dataset with a wavelength in the file${hint}`, { file: fileName, field: 'channel' });
+  }
   return out;
 }
 

@@ -71,7 +71,7 @@ scope.onmessage = (e) => {
     if (!file || !station) throw new Error('the worker has no file yet');
     const params = resolveParams(m.params, 'parameters');
     const elevationDeg = elevationFromHeader(file.header.zenithRaw, station.zenith_convention);
-    const sel = selectChannels(file, params.channel, fileName).find((s) => {
+    const sel = selectChannels(file, params.channel, fileName, station.channels).find((s) => {
       const kind = s.analog >= 0 && s.photon >= 0 ? 'glued' : s.photon >= 0 ? 'photon' : 'analog';
       return channelKey(s.wavelengthNm, s.polarization, kind) === m.channel;
     });

@@ -96,6 +96,10 @@ export const BENCHES: Bench[] = [
         rows.push(r('retrieval', w, 'time per bin', round(x.warm.nsPerBin, 1), 'ns/bin'), r('retrieval', w, 'profiles', round(x.warm.profilesPerSecond, 0), 'profiles/s'));
         growth.push({ kind: x.kind, bins: x.bins, usPerFile: round(x.warm.medianNs / 1000, 1), nsPerBin: round(x.warm.nsPerBin, 1), coldNsPerBin: round(x.cold.nsPerBin, 1), profilesPerS: round(x.warm.profilesPerSecond, 0) });
       }
+      for (const t of doc.parallel ?? []) {
+        const w = `retrieveFile, ${t.kind}, ${t.bins} bins, MC off, ${t.workers} worker thread${t.workers > 1 ? 's' : ''} (throughput)`;
+        rows.push(r('retrieval', w, 'time per bin (wall)', round(t.nsPerBin, 1), 'ns/bin'), r('retrieval', w, 'profiles', round(t.profilesPerSecond, 0), 'profiles/s'));
+      }
       return { rows, growth: { bins: growth } };
     },
   },

@@ -6,7 +6,9 @@
  *   molecular/geometry caches cleared before every call (cold): ns per bin, profiles per second;
  * - the cost of one Monte Carlo realisation: (time with N realisations - time without) / N;
  * - bytes allocated per call and GC events while it runs;
- * - the per-stage breakdown (each kernel alone, scripts/bench/stages.ts).
+ * - the per-stage breakdown (each kernel alone, scripts/bench/stages.ts);
+ * - throughput on every core: 1 and (cores) worker threads running the chain on the longest record
+ *   (scripts/bench/parallel.ts).
  * Medians and 90th percentiles over repeated samples after a warm-up. Prints a table and writes
  * the numbers as JSON (default docs/bench/retrieval.json). --quick: small sizes, few samples (a
  * smoke run, written to the temporary directory unless --out is given; its numbers are not worth
@@ -20,6 +22,7 @@ import { clearRetrievalCaches, retrieveFile } from '../processing/retrieval/retr
 import { benchProfiles, type BenchProfile } from './bench/inputs.js';
 import { bytesPerCall, gcDuring, heapUsedMiB, timeEach, timeIt, type Timing, type TimingOptions } from './bench/measure.js';
 import { timeStages, type StageTiming } from './bench/stages.js';
+import { throughput, type ThroughputResult } from './bench/parallel.js';
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, out: { type: 'string' } }, strict: true });
 const quick = values.quick;
@@ -98,6 +101,15 @@ async function main(): Promise<void> {
     }
   }
   const heapAfter = heapUsedMiB();
+  // Throughput on every core: the longest record, 1 and as many worker threads as cores.
+  const parallel: ThroughputResult[] = [];
+  const longest = DATA_BINS[DATA_BINS.length - 1];
+  for (const kind of ['vertical', 'scan']) {
+    for (const workers of [...new Set([1, Math.max(1, cpus().length)])]) {
+      process.stderr.write(`  throughput: ${kind}, ${workers} worker(s)...\n`);
+      parallel.push(await throughput(longest, kind, workers, quick ? 500 : 5000));
+    }
+  }
 
   console.log('\nFull chain (retrieveFile, 2 wavelengths = 2 profiles per file, Monte Carlo off); ns/bin = time / (profiles x record bins)');
   console.log(
@@ -124,9 +136,11 @@ async function main(): Promise<void> {
     console.log(`\nStages, ${r.kind} ${r.bins} bins (532 nm pair; each kernel alone, median and p90 per call)`);
     console.log(table([['stage', 'median us', 'p90 us', 'ns/bin'], ...r.stages.map((s) => [s.stage, us(s.medianNs), us(s.p90Ns), f(s.nsPerBin, 2)])]));
   }
+  console.log('\nThroughput (worker threads each running retrieveFile back to back; ns/bin = wall time / (all profiles x record bins))');
+  console.log(table([['profile', 'bins', 'workers', 'profiles/s', 'ns/bin'], ...parallel.map((t) => [t.kind, String(t.bins), String(t.workers), f(t.profilesPerSecond, 0), f(t.nsPerBin)])]));
   console.log(`\nheap used: ${f(heapBefore)} MiB before, ${f(heapAfter)} MiB after`);
   mkdirSync(dirname(outFile), { recursive: true });
-  const doc = { format: 'lidar-pm-bench/1', benchmark: 'retrieval', date: new Date().toISOString(), quick, command: `npx tsx scripts/bench.ts${quick ? ' --quick' : ''}`, machine, monteCarloRuns: MC_RUNS, heapUsedMiB: { before: heapBefore, after: heapAfter }, results };
+  const doc = { format: 'lidar-pm-bench/1', benchmark: 'retrieval', date: new Date().toISOString(), quick, command: `npx tsx scripts/bench.ts${quick ? ' --quick' : ''}`, machine, monteCarloRuns: MC_RUNS, heapUsedMiB: { before: heapBefore, after: heapAfter }, results, parallel };
   writeFileSync(outFile, JSON.stringify(doc, null, 2) + '\n');
   console.log(`written: ${outFile}`);
 }

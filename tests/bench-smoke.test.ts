@@ -60,6 +60,9 @@ describe('benchmark suite (bench-all --quick smoke run)', () => {
       expect(has('retrieval', 'time per bin', 'ns/bin', /vertical .*1200 bins/)).toBe(true);
       expect(has('retrieval', 'time per bin', 'ns/bin', /scan .*1200 bins/)).toBe(true);
       expect(has('retrieval', 'profiles', 'profiles/s', /1200 bins/)).toBe(true);
+      // throughput with 1 and 2 worker threads (this machine has 2 cores)
+      expect(has('retrieval', 'time per bin (wall)', 'ns/bin', /vertical, 1200 bins, MC off, 1 worker thread \(throughput\)/)).toBe(true);
+      expect(has('retrieval', 'profiles', 'profiles/s', /scan, 1200 bins, MC off, \d+ worker thread/)).toBe(true);
       // embedded store: write rate and the query latencies
       expect(has('store-embedded', 'write', 'profiles/s', /1 days .*SQLite/)).toBe(true);
       expect(has('store-embedded', 'write', 'points/s', /SQLite/)).toBe(true);
@@ -72,6 +75,8 @@ describe('benchmark suite (bench-all --quick smoke run)', () => {
       const retrieval = JSON.parse(readFileSync(join(details, 'retrieval.json'), 'utf8'));
       expect(retrieval.format).toBe('lidar-pm-bench/1');
       expect(retrieval.results.map((r: { kind: string }) => r.kind)).toEqual(['vertical', 'scan']);
+      expect(retrieval.parallel.length).toBeGreaterThanOrEqual(2);
+      for (const t of retrieval.parallel) expect(t.profilesPerSecond).toBeGreaterThan(0);
       const store = JSON.parse(readFileSync(join(details, 'store-embedded.json'), 'utf8'));
       expect(store.data.days).toBe(1);
     } finally {

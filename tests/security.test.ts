@@ -491,7 +491,10 @@ describe.skipIf(!chromiumAvailable())('the Content-Security-Policy in headless C
     try {
       const page = await browser.context.newPage();
       await page.goto(`${base}/`, { waitUntil: 'load' });
-      await page.waitForFunction('window.__external === true && window.__violations.length >= 2', undefined, { timeout: 30_000 });
+      // Predicates as functions: Playwright evaluates a string predicate with eval inside the page,
+      // which this very policy forbids (an EvalError, depending on when the first poll runs).
+      type Probe = { __external?: boolean; __violations: unknown[] };
+      await page.waitForFunction(() => (globalThis as unknown as Probe).__external === true && (globalThis as unknown as Probe).__violations.length >= 2, undefined, { timeout: 30_000 });
       await page.click('#js');
       // Injected after load, as an XSS would: a <script> with text, an element with an inline handler.
       await page.evaluate(`(() => {
@@ -503,7 +506,7 @@ describe.skipIf(!chromiumAvailable())('the Content-Security-Policy in headless C
         document.body.appendChild(d);
         d.click();
       })()`).catch(() => undefined);
-      await page.waitForFunction('window.__violations.length >= 5', undefined, { timeout: 30_000 });
+      await page.waitForFunction(() => (globalThis as unknown as Probe).__violations.length >= 5, undefined, { timeout: 30_000 });
       const state = (await page.evaluate(`({
         inline: window.__inlineRan === true, handler: window.__handlerRan === true, jsUrl: window.__jsUrlRan === true,
         injected: window.__injectedRan === true, injectedHandler: window.__injectedHandlerRan === true, evalRan: window.__evalRan === true, evalBlocked: window.__evalBlocked,
@@ -541,7 +544,10 @@ describe.skipIf(!chromiumAvailable())('the Content-Security-Policy in headless C
       const res = await page.goto(`${origin}/`, { waitUntil: 'load' });
       expect(res?.headers()['content-security-policy']).toMatch(/script-src 'self'/);
       // The app mounted something (its root element has children) and had time to fetch its data.
-      await page.waitForFunction("(() => { const a = document.querySelector('#app'); return !!a && a.children.length > 0; })()", undefined, { timeout: 30_000 });
+      await page.waitForFunction(() => {
+        const a = (globalThis as unknown as { document: { querySelector(s: string): { children: { length: number } } | null } }).document.querySelector('#app');
+        return !!a && a.children.length > 0;
+      }, undefined, { timeout: 30_000 });
       await page.waitForLoadState('networkidle', { timeout: 30_000 }).catch(() => undefined);
       expect(problems.cspViolations, problems.cspViolations.join('\n')).toEqual([]);
       expect(problems.foreignRequests).toEqual([]);

@@ -86,7 +86,7 @@ export function selectChannels(file: LicelFile, channel: 'auto' | number, fileNa
     if (d.dataType === 1 && sel.photon < 0) sel.photon = k;
   });
   if (out.length === 0) {
-    const unnamed = signal.length > 0 && ds.some((d, k) => d.active && (d.dataType === 0 || d.dataType === 1) && !(signal[k] > 0));
+    const unnamed = ds.some((d, k) => d.active && (d.dataType === 0 || d.dataType === 1) && !(signal[k] > 0));
     const hint = unnamed ? ' (the header gives wavelength 0: set channels.<dataset>.wavelength_nm in the station settings)' : '';
     throw new LidarError('LIDAR_ERR_NOT_FOUND', `no elastic signal dataset with a wavelength in the file${hint}`, { file: fileName, field: 'channel' });
   }

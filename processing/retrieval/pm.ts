@@ -60,6 +60,11 @@ function checkLength(name: string, arr: ArrayLike<number> | null | undefined, n:
   if (arr && arr.length !== n) throw new LidarError('LIDAR_ERR_BAD_VALUE', `invalid ${name} length: ${arr.length} (expected ${n})`, { field: name });
 }
 
+/** The QC bit every bin of a profile retrieved at relative humidity `p.rh` carries: HUMID above RH_HUMID, else 0. */
+export function humidityFlag(p: Pick<PmParams, 'rh'>): number {
+  return p.rh > RH_HUMID ? QC.HUMID : 0;
+}
+
 /**
  * PM10 and PM2.5 (ug/m3) from aerosol extinction (1/m) at `wavelengthNm`, into out10/out25.
  * NaN where alpha is NaN or qc has a QC_NO_PM bit. Sets QC.HUMID on every bin when RH > 0.9 and
@@ -92,7 +97,7 @@ export function extinctionToPm(
   const toDry550 = Math.pow(wavelengthNm / 550, p.angstrom) / humidityGrowth(p.rh, p.gamma, p.rhRef ?? 0);
   const k10 = (toDry550 / p.meePm10) * 1e6;
   const k25 = (toDry550 / p.meePm25) * 1e6;
-  const humid = p.rh > RH_HUMID ? QC.HUMID : 0;
+  const humid = humidityFlag(p);
   const sig = sigmaAlpha ?? null;
   for (let i = 0; i < n; i++) {
     const a = alphaAer[i];

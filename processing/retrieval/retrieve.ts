@@ -23,8 +23,9 @@ import type { ResolvedParams } from './params.types.js';
 import { calibratedBoundary, createFernaldTrace, fernald, fernaldCalibrated, fernaldRescaled, type FernaldInput, type FernaldOutput, type FernaldTrace } from './klett.js';
 import { attenuatedMolecular, autoReferenceWindow, molecularOpticalDepth, rayleighFit, slopeBoundary } from './reference.js';
 import { detectCloud } from './cloud.js';
+import { signalExtent } from './extent.js';
 import { detectHardTarget } from './hard-target.js';
-import { aerosolOpticalDepth, extinctionToPm } from './pm.js';
+import { aerosolOpticalDepth, extinctionToPm, humidityFlag } from './pm.js';
 import { pblHeight } from './pbl.js';
 import { QC, QC_NO_PRODUCT, flagRange } from './qc.js';
 import { kthSmallest } from './glue.js';
@@ -485,8 +486,11 @@ export function retrieveChannel(file: LicelFile, fileName: string, sel: ChannelS
   let fullOverlapBin = first;
   while (fullOverlapBin < bins && (qc[fullOverlapBin] & QC.OVERLAP) !== 0) fullOverlapBin++;
   // Clouds (scaled with the lidar constant when known; the detector estimates the scale otherwise).
-  const cloud = detectCloud(x, mol.attMol, params.reference.lidarConstant, fullOverlapBin, terrainBin, sigmaX);
-  const cloudEnd = cloud.base >= 0 ? cloud.base : terrainBin;
+  // Beyond the signal's extent (the return sunk into the noise for good) nothing is screened or
+  // inverted: those bins read NaN, flagged LOW_SNR (extent.ts).
+  const signalEnd = Math.max(signalExtent(x, sigmaX, first, bins), fullOverlapBin);
+  const cloud = detectCloud(x, mol.attMol, params.reference.lidarConstant, fullOverlapBin, Math.min(terrainBin, signalEnd), sigmaX);
+  const cloudEnd = cloud.base >= 0 ? cloud.base : Math.min(terrainBin, signalEnd);
   // The prepared signal (not range corrected) is still intact: Monte Carlo has its own workspace.
   const hard = detectHardTarget(prepared.signal, prepared.sigma, fullOverlapBin, cloudEnd);
   if (hard >= 0 && hard < terrainBin) terrainBin = hard;
@@ -497,6 +501,10 @@ export function retrieveChannel(file: LicelFile, fileName: string, sel: ChannelS
     cloudBaseM = beam.heightM[cloud.base];
     flagRange(qc, QC.CLOUD, cloud.base, cloud.opaque || cloud.top < 0 ? bins : cloud.top + 1);
     last = Math.min(last, cloud.base);
+  }
+  if (signalEnd < last) {
+    flagRange(qc, QC.LOW_SNR, signalEnd, last);
+    last = signalEnd;
   }
   setup.last = last;
 
@@ -527,18 +535,24 @@ export function retrieveChannel(file: LicelFile, fileName: string, sel: ChannelS
   const { tmp, lrShifted } = ws;
   for (let k = 0; k < 2; k++) {
     const d = k === 0 ? -10 : 10;
-    for (let i = 0; i < bins; i++) lrShifted[i] = Math.max(1, lidarRatio[i] + d);
+    // The inversions read S_a on [first, last) only.
+    for (let i = first; i < last; i++) lrShifted[i] = Math.max(1, lidarRatio[i] + d);
     invert(setup, x, boundary, lrShifted, tmp);
-    maxAbsDifference(tmp.alphaAer, alphaAer, sensLr);
+    maxAbsDifference(tmp.alphaAer, alphaAer, sensLr, last);
   }
   for (let k = 0; k < 2; k++) {
     invertReference(setup, x, boundary, k === 0 ? 0.5 : 1.5, ws.trace, tmp);
-    maxAbsDifference(tmp.alphaAer, alphaAer, sensRef);
+    maxAbsDifference(tmp.alphaAer, alphaAer, sensRef, last);
   }
 
-  // Masks: no product in OVERLAP, CLOUD, TERRAIN, SATURATED bins.
-  for (let i = 0; i < bins; i++) {
-    if ((qc[i] & QC_NO_PRODUCT) !== 0 || i < first) {
+  // Masks: no product in OVERLAP, CLOUD, TERRAIN, SATURATED bins, nor before the first or from the
+  // last inverted bin on (beyond the signal's extent, the terrain or a cloud).
+  for (const a of [betaAer, alphaAer, betaSigma, alphaSigma, sensLr, sensRef]) {
+    a.fill(NaN, 0, first);
+    a.fill(NaN, last);
+  }
+  for (let i = first; i < last; i++) {
+    if ((qc[i] & QC_NO_PRODUCT) !== 0) {
       betaAer[i] = NaN;
       alphaAer[i] = NaN;
       betaSigma[i] = NaN;
@@ -547,11 +561,15 @@ export function retrieveChannel(file: LicelFile, fileName: string, sel: ChannelS
       sensRef[i] = NaN;
     }
   }
-  const pm10 = new Float64Array(bins);
-  const pm25 = new Float64Array(bins);
-  const pm10Sigma = new Float64Array(bins);
-  const pm25Sigma = new Float64Array(bins);
-  extinctionToPm(alphaAer, sel.wavelengthNm, params.pm, qc, pm10, pm25, alphaSigma, pm10Sigma, pm25Sigma);
+  const pm10 = new Float64Array(bins).fill(NaN);
+  const pm25 = new Float64Array(bins).fill(NaN);
+  const pm10Sigma = new Float64Array(bins).fill(NaN);
+  const pm25Sigma = new Float64Array(bins).fill(NaN);
+  // Beyond `last` every input is NaN, so PM is too (filled above): convert [0, last) only, and give
+  // the bins beyond the humidity flag every bin carries.
+  const upto = (a: Float64Array) => a.subarray(0, last);
+  extinctionToPm(upto(alphaAer), sel.wavelengthNm, params.pm, qc.subarray(0, last), upto(pm10), upto(pm25), upto(alphaSigma), upto(pm10Sigma), upto(pm25Sigma));
+  flagRange(qc, humidityFlag(params.pm), last);
 
   // PBL (vertical or high-elevation profiles), AOD.
   let pblHeightM = NaN;
@@ -685,8 +703,7 @@ export function lidarConstantFromSolution(
  * takes |differences|, so it never holds -0: without NaN a store only where the difference is larger
  * is Math.max; with a NaN Math.max itself runs (its NaN is the one stored before).
  */
-function maxAbsDifference(a: Float64Array, b: Float64Array, acc: Float64Array): void {
-  const n = acc.length;
+function maxAbsDifference(a: Float64Array, b: Float64Array, acc: Float64Array, n = acc.length): void {
   for (let i = 0; i < n; i++) {
     const d = Math.abs(a[i] - b[i]);
     const c = acc[i];

@@ -10,6 +10,7 @@ import type { StationChannel } from '../station.js';
 import { physicalValues } from '../licel/physical.js';
 import { backgroundStats, deadTimeCorrect, shiftBins } from './preprocess.js';
 import { glue, type GlueResult } from './glue.js';
+import { signalExtent } from './extent.js';
 import { QC } from './qc.js';
 
 /** The datasets one retrieval profile uses: an analog and/or a photon-counting dataset of one wavelength. */
@@ -207,7 +208,9 @@ export function prepareSignal(
   }
 
   if (pcDs && anDs) {
-    const g = glue(ws.anShifted, ws.pc, 0, bins, out.signal, {
+    // The fit runs where the photon counting still holds signal (extent.ts): beyond, both traces
+    // are noise about zero whose chance excursions into the rate window only dilute the fit.
+    const g = glue(ws.anShifted, ws.pc, 0, signalExtent(ws.pc, ws.pcSigma, 0, bins), out.signal, {
       sigmaAnalog: ws.anSigma,
       sigmaPc: ws.pcSigma,
       outSigma: out.sigma,

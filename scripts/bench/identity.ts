@@ -12,9 +12,9 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { getScenario } from '../../processing/simulate/scenarios.js';
 import { retrieveFile } from '../../processing/retrieval/retrieve.js';
-import { contextFor, fixtureFile, readTruth } from '../../tests/retrieval-truth.js';
+import { fixtureFile } from '../../tests/retrieval-truth.js';
+import { caseContext, identityCases } from './cases.js';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(name);
@@ -52,46 +52,15 @@ function hashOf(v: unknown): string {
   return h.digest('hex').slice(0, 24);
 }
 
-const pcConstant532 = (scenario: string) =>
-  readTruth(scenario).instrument.channels.find((c) => c.kind === 'photon' && c.wavelength_nm === 532)!.lidar_constant;
-
-interface Case {
-  scenario: string;
-  file: string;
-  boundary: 'rayleigh' | 'calibration';
-  monteCarlo: number;
-}
-
-/** Files of a scenario: every vertical profile, and every `step`-th of the others (scans). */
-function files(scenario: string, maxScans: number): { verticals: string[]; scans: string[] } {
-  const profiles = readTruth(scenario).profiles;
-  const verticals = profiles.filter((p) => p.elevation_deg === 90).map((p) => p.file);
-  const others = profiles.filter((p) => p.elevation_deg !== 90).map((p) => p.file);
-  const step = Math.max(1, Math.ceil(others.length / maxScans));
-  return { verticals, scans: others.filter((_, i) => i % step === 0) };
-}
-
 const quick = process.argv.includes('--quick');
-const cases: Case[] = [];
-for (const scenario of ['vertical-clear', 'sofia-winter-inversion', 'sofia-summer-convective', 'cloud']) {
-  const { verticals, scans } = files(scenario, quick ? 3 : 16);
-  // Verticals with both boundaries; scans with the calibrated boundary (rayleigh is refused at low
-  // elevation: a few are kept as expected errors). Monte Carlo 10 on the first few of each.
-  for (const file of verticals) for (const boundary of ['rayleigh', 'calibration'] as const) cases.push({ scenario, file, boundary, monteCarlo: 0 });
-  for (const file of scans) cases.push({ scenario, file, boundary: 'calibration', monteCarlo: 0 });
-  for (const file of scans.slice(0, 2)) cases.push({ scenario, file, boundary: 'rayleigh', monteCarlo: 0 });
-  for (const file of verticals.slice(0, quick ? 1 : 3)) for (const boundary of ['rayleigh', 'calibration'] as const) cases.push({ scenario, file, boundary, monteCarlo: 10 });
-  for (const file of scans.slice(0, quick ? 1 : 3)) cases.push({ scenario, file, boundary: 'calibration', monteCarlo: 10 });
-}
+const cases = identityCases(quick);
 
 const result: Record<string, Record<string, string>> = {};
 let profiles = 0;
 let errors = 0;
 const t0 = performance.now();
 for (const c of cases) {
-  const truth = readTruth(c.scenario);
-  const extra = c.boundary === 'calibration' ? { reference: { mode: 'calibration' as const, lidar_constant: pcConstant532(c.scenario) } } : {};
-  const ctx = contextFor(getScenario(c.scenario), truth, extra, c.monteCarlo);
+  const ctx = caseContext(c);
   const key = `${c.scenario}/${c.file}/${c.boundary}/mc${c.monteCarlo}`;
   try {
     const out = retrieveFile(fixtureFile(c.scenario, c.file), c.file, ctx);

@@ -1,0 +1,56 @@
+/**
+ * The extent of the signal in a record: where the backscatter return has sunk into the noise for
+ * good. A Licel record runs to 16380 bins (61 km at 3.75 m, 123 km at 7.5 m) while an aerosol lidar's
+ * return is lost in the background after a few km by day and 10-30 km at night; every bin beyond is
+ * noise whose product would be flagged LOW_SNR anyway. The chain stops its screening, inversions and
+ * products there (they read NaN, flagged LOW_SNR), which saves most of its work on long records.
+ *
+ * Test: windows of WINDOW_BINS bins, every WINDOW_BINS / 2, with the aggregate signal-to-noise ratio
+ * sum(X) / sqrt(sum(sigma^2)) (X the range-corrected signal, sigma its per-bin noise). The extent ends
+ * MARGIN_BINS past the last window at or above MIN_WINDOW_SNR. Pure noise gives a window SNR ~ N(0, 1):
+ * 4 is passed by chance with probability 3e-5 per window (a lucky window only keeps more bins, never
+ * fewer). A bin that could carry a valid product has SNR >= 3 by itself (the LOW_SNR rule), so its
+ * window is far above 4; so is a faint layer of per-bin SNR 0.5 (window SNR 4 at 64 bins). A 1 km
+ * Rayleigh reference window accepted by the automatic search (SNR >= 10 over >= 130 bins) holds
+ * sub-windows above 4 unless its SNR is spread thinly over its whole length, so references found
+ * before are still found (the identity check of the change found none lost).
+ */
+
+/** Bins per test window. */
+export const EXTENT_WINDOW_BINS = 64;
+/** Least aggregate SNR of a window that still holds signal. */
+export const EXTENT_MIN_WINDOW_SNR = 4;
+/** Bins kept past the last window with signal. */
+export const EXTENT_MARGIN_BINS = 64;
+
+/**
+ * One past the last bin of [from, to) that may hold signal (see the header); `from` when no window
+ * does. NaN X or sigma bins count as neither signal nor noise.
+ */
+export function signalExtent(x: Float64Array, sigma: Float64Array, from: number, to: number): number {
+  const w = EXTENT_WINDOW_BINS;
+  const step = w / 2;
+  let end = -1;
+  // From the far end down: the first window with signal decides.
+  let start = Math.max(from, to - w);
+  for (;;) {
+    let sum = 0;
+    let variance = 0;
+    const stop = Math.min(to, start + w);
+    for (let i = start; i < stop; i++) {
+      const v = x[i];
+      const s = sigma[i];
+      if (v === v && s === s) {
+        sum += v;
+        variance += s * s;
+      }
+    }
+    if (variance > 0 && sum >= EXTENT_MIN_WINDOW_SNR * Math.sqrt(variance)) {
+      end = stop;
+      break;
+    }
+    if (start === from) break;
+    start = Math.max(from, start - step);
+  }
+  return end < 0 ? from : Math.min(to, end + EXTENT_MARGIN_BINS);
+}

@@ -1,0 +1,74 @@
+// The signal's extent (processing/retrieval/extent.ts) and the chain's stop there.
+import { describe, expect, it } from 'vitest';
+import { EXTENT_MARGIN_BINS, EXTENT_MIN_WINDOW_SNR, EXTENT_WINDOW_BINS, signalExtent } from '../processing/retrieval/extent.js';
+import { createRng } from '../processing/random.js';
+import { retrieveFile } from '../processing/retrieval/retrieve.js';
+import { QC } from '../processing/retrieval/qc.js';
+import { getScenario } from '../processing/simulate/scenarios.js';
+import { contextFor, fixtureFile, readTruth } from './retrieval-truth.js';
+
+const N = 4000;
+const ones = () => new Float64Array(N).fill(1);
+
+describe('signalExtent', () => {
+  it('ends a margin past the last window whose aggregate SNR reaches the threshold', () => {
+    // Per-bin SNR 1 up to bin 1000, then 0: a 64-bin window has SNR 8 up to there, 0 beyond.
+    const x = Float64Array.from({ length: N }, (_, i) => (i < 1000 ? 1 : 0));
+    const end = signalExtent(x, ones(), 0, N);
+    expect(end).toBeGreaterThan(1000 + EXTENT_MARGIN_BINS - EXTENT_WINDOW_BINS);
+    expect(end).toBeLessThanOrEqual(1000 + EXTENT_MARGIN_BINS + EXTENT_WINDOW_BINS);
+    // Exactly: windows [start, start + 64) step down by 32 from the far end; the first whose SNR
+    // (1000 - start) / sqrt(64) reaches 4 ends the signal, plus the margin.
+    let start = N - EXTENT_WINDOW_BINS;
+    while ((1000 - start) / Math.sqrt(EXTENT_WINDOW_BINS) < EXTENT_MIN_WINDOW_SNR) start -= EXTENT_WINDOW_BINS / 2;
+    expect(end).toBe(start + EXTENT_WINDOW_BINS + EXTENT_MARGIN_BINS);
+  });
+
+  it('a faint layer beyond a gap of noise keeps the extent past the layer (a cirrus after clear air)', () => {
+    const rng = createRng(7);
+    const x = Float64Array.from({ length: N }, (_, i) => (i < 800 ? 5 : i >= 3000 && i < 3100 ? 0.8 : 0) + rng.normal());
+    const end = signalExtent(x, ones(), 0, N);
+    expect(end).toBeGreaterThanOrEqual(3100);
+    expect(end).toBeLessThanOrEqual(3100 + EXTENT_MARGIN_BINS + EXTENT_WINDOW_BINS);
+  });
+
+  it('pure noise has no extent (from); NaN bins and zero sigma count as nothing', () => {
+    const rng = createRng(3);
+    const noise = Float64Array.from({ length: N }, () => rng.normal());
+    expect(signalExtent(noise, ones(), 100, N)).toBe(100);
+    const x = new Float64Array(N).fill(NaN);
+    expect(signalExtent(x, ones(), 0, N)).toBe(0);
+    expect(signalExtent(new Float64Array(N).fill(1), new Float64Array(N), 0, N)).toBe(0);
+  });
+
+  it('never goes past `to` and handles ranges shorter than a window', () => {
+    const x = new Float64Array(N).fill(10);
+    expect(signalExtent(x, ones(), 0, N)).toBe(N);
+    expect(signalExtent(x, ones(), 10, 40)).toBe(40);
+  });
+});
+
+describe('the chain stops at the extent', () => {
+  it('daytime profiles: no product beyond the extent, flagged LOW_SNR; everything before it retrieved', () => {
+    const scenario = 'sofia-summer-convective';
+    const truth = readTruth(scenario);
+    const spec = getScenario(scenario);
+    let cut = 0;
+    for (const t of truth.profiles.filter((p) => p.elevation_deg === 90).slice(0, 6)) {
+      for (const p of retrieveFile(fixtureFile(scenario, t.file), t.file, contextFor(spec, truth, {}, 0))) {
+        let last = -1;
+        for (let i = 0; i < p.betaAer.length; i++) if (Number.isFinite(p.betaAer[i])) last = i;
+        expect(last).toBeGreaterThan(0);
+        for (let i = last + 1; i < p.betaAer.length; i++) {
+          if ((p.qc[i] & (QC.TERRAIN | QC.CLOUD)) !== 0) continue;
+          expect(p.qc[i] & QC.LOW_SNR).toBe(QC.LOW_SNR);
+          for (const a of [p.alphaAer, p.pm10, p.pm25, p.alphaAerSensLidarRatio, p.alphaAerSensReference]) expect(a[i]).toBeNaN();
+          expect(Number.isFinite(p.rcs[i])).toBe(true); // the signal itself is still given
+          cut++;
+        }
+      }
+    }
+    console.log(`bins beyond the extent: ${cut}`);
+    expect(cut).toBeGreaterThan(1000); // 3616 measured; without the stop the noisy forward solution runs to the record end
+  });
+});

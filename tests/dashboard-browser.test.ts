@@ -389,7 +389,13 @@ describe.skipIf(skip)('other views in Chromium (loaded on demand)', () => {
     const jobLine = page.getByTestId('in-job');
     await jobLine.waitFor();
     const cancel = actions.getByRole('button', { name: 'Cancel the job' });
-    if (await cancel.count()) await cancel.click().catch(() => undefined);
+    // Cancel while it runs (the button shows once the job is accepted; a job already over has none):
+    // checking only once raced the rendering, and an uncancelled reprocess of the window under the
+    // full suite's load can outlast the wait below.
+    await cancel
+      .waitFor({ timeout: 10_000 })
+      .then(() => cancel.click())
+      .catch(() => undefined);
     await page.waitForFunction(() => /^(done|failed|cancelled)$/.test(document.querySelector('[data-testid=in-job]')?.getAttribute('data-state') ?? ''), undefined, { timeout: 90_000 });
     const pageState = await jobLine.getAttribute('data-state');
     const jobs = (await (await fetch(`${base}/api/v1/jobs`)).json()) as { jobs: Array<{ params_id: string; state: string }> };

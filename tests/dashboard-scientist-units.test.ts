@@ -9,7 +9,7 @@ import { isLidarError } from '../processing/errors.js';
 import { azimuthDiffDeg, pickRhiRays, rhiAzimuths, rhiRuns, terrainProfile, type ProfileMeta } from '../dashboard/src/lib/rhi.js';
 import { azimuthOfOffset, ppiAt, ppiPick, ppiStep } from '../dashboard/src/lib/ppi-hover.js';
 import type { ScanRay } from '../dashboard/src/lib/ppi.js';
-import { followJob, isFinal, type JobEventSource, type JobView } from '../dashboard/src/lib/job-follow.js';
+import { followJob, isFinal, newerJob, type JobEventSource, type JobView } from '../dashboard/src/lib/job-follow.js';
 import { MESSAGES, placeholders } from '../dashboard/src/lib/i18n.js';
 
 /** The field the server's validator names for a set, or null when it accepts it. */
@@ -241,6 +241,18 @@ describe('job follower (SSE first, polling as fall-back)', () => {
     vi.useRealTimers();
   });
   const job = (state: JobView['state'], done: number): JobView => ({ id: 'job-1', state, files_total: 4, files_done: done, files_failed: 0, profiles_stored: done, progress: done / 4, last_error: null });
+  it('newerJob: a late cancel answer (running) never puts a finished job back; less progress is ignored', () => {
+    // The race seen in the browser test: the stream delivered "cancelled" and the follower stopped,
+    // then the DELETE's own answer (taken while the job still ran) arrived.
+    expect(newerJob(job('cancelled', 2), job('running', 1)).state).toBe('cancelled');
+    expect(newerJob(job('done', 4), job('queued', 0)).state).toBe('done');
+    expect(newerJob(job('running', 2), job('cancelled', 2)).state).toBe('cancelled');
+    expect(newerJob(job('running', 3), job('running', 1)).files_done).toBe(3);
+    expect(newerJob(job('running', 1), job('running', 3)).files_done).toBe(3);
+    expect(newerJob(null, job('queued', 0)).state).toBe('queued');
+    expect(newerJob({ ...job('done', 4), id: 'job-0' }, job('queued', 0)).state).toBe('queued'); // another job
+  });
+
   class FakeSource implements JobEventSource {
     readyState = 0;
     onopen: ((e: unknown) => void) | null = null;

@@ -19,6 +19,18 @@ export interface JobView {
 
 export const isFinal = (s: JobView['state']): boolean => s === 'done' || s === 'failed' || s === 'cancelled';
 
+/**
+ * The view to show when `incoming` arrives while `current` is shown (stream, polls and the cancel
+ * request's own answer can arrive out of order): a final state is never replaced by a non-final one,
+ * nor a running job's progress by less progress.
+ */
+export function newerJob(current: JobView | null, incoming: JobView): JobView {
+  if (current === null || current.id !== incoming.id) return incoming;
+  if (isFinal(current.state) && !isFinal(incoming.state)) return current;
+  if (!isFinal(incoming.state) && incoming.files_done < current.files_done) return current;
+  return incoming;
+}
+
 /** The part of EventSource used here (a fake in the unit tests). */
 export interface JobEventSource {
   readyState: number;
@@ -53,8 +65,7 @@ export function followJob(o: FollowOptions): () => void {
   let poll: ReturnType<typeof setInterval> | null = null;
   let openTimer: ReturnType<typeof setTimeout> | null = null;
   let safety: ReturnType<typeof setInterval> | null = null;
-  let lastDone = -1;
-  let lastState = '';
+  let last: JobView | null = null;
 
   const stop = () => {
     stopped = true;
@@ -70,10 +81,8 @@ export function followJob(o: FollowOptions): () => void {
   const deliver = (j: JobView) => {
     if (stopped || j.id !== o.jobId) return;
     // ignore an older update arriving after a newer one (poll and stream may overlap)
-    if (isFinal(lastState as JobView['state']) && !isFinal(j.state)) return;
-    if (!isFinal(j.state) && j.files_done < lastDone) return;
-    lastDone = j.files_done;
-    lastState = j.state;
+    if (newerJob(last, j) !== j) return;
+    last = j;
     o.onJob(j);
     if (isFinal(j.state)) stop();
   };

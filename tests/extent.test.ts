@@ -1,6 +1,8 @@
 // The signal's extent (processing/retrieval/extent.ts) and the chain's stop there.
 import { describe, expect, it } from 'vitest';
 import { EXTENT_MARGIN_BINS, EXTENT_MIN_WINDOW_SNR, EXTENT_WINDOW_BINS, signalExtent } from '../processing/retrieval/extent.js';
+import { recordExtent } from '../processing/retrieval/signal.js';
+import type { LicelFile } from '../processing/licel/types.js';
 import { createRng } from '../processing/random.js';
 import { retrieveFile } from '../processing/retrieval/retrieve.js';
 import { QC } from '../processing/retrieval/qc.js';
@@ -48,6 +50,29 @@ describe('signalExtent', () => {
   });
 });
 
+describe('recordExtent (on the raw counts, before any processing)', () => {
+  // A photon-counting record: 200 pre-trigger bins of 100 counts of background, then a return of
+  // 2e4 exp(-i / 400) counts over it; Poisson-noise-free, so the extent is where the window's
+  // signal sum reaches 4 sqrt(sum of counts).
+  const bins = 16000;
+  const raw = Uint32Array.from({ length: bins }, (_, i) => Math.round(100 + (i >= 200 ? 2e4 * Math.exp(-(i - 200) / 400) : 0)));
+  const file = { datasets: [{ raw }] } as unknown as LicelFile;
+  const sel = { wavelengthNm: 532, polarization: 'o', analog: -1, photon: 0 };
+
+  it('ends where the counts sink into the background noise, far before the record end', () => {
+    const end = recordExtent(file, sel, bins, [0, 200]);
+    // the return is ~1 count per bin over 100 of background near i - 200 = 400 ln(2e4) ~ 3960; a
+    // 64-bin window reaches SNR 4 with ~ 4 * sqrt(6400) / 64 = 5 counts per bin: i - 200 ~ 3300
+    expect(end).toBeGreaterThan(200 + 3000);
+    expect(end).toBeLessThan(200 + 3700);
+  });
+
+  it('the whole record without a background window, or with one in the far half (it must be prepared)', () => {
+    expect(recordExtent(file, sel, bins, null)).toBe(bins);
+    expect(recordExtent(file, sel, bins, [14400, 16000])).toBe(bins);
+  });
+});
+
 describe('the chain stops at the extent', () => {
   it('daytime profiles: no product beyond the extent, flagged LOW_SNR; everything before it retrieved', () => {
     const scenario = 'sofia-summer-convective';
@@ -63,7 +88,6 @@ describe('the chain stops at the extent', () => {
           if ((p.qc[i] & (QC.TERRAIN | QC.CLOUD)) !== 0) continue;
           expect(p.qc[i] & QC.LOW_SNR).toBe(QC.LOW_SNR);
           for (const a of [p.alphaAer, p.pm10, p.pm25, p.alphaAerSensLidarRatio, p.alphaAerSensReference]) expect(a[i]).toBeNaN();
-          expect(Number.isFinite(p.rcs[i])).toBe(true); // the signal itself is still given
           cut++;
         }
       }

@@ -24,27 +24,20 @@ export const EXTENT_MIN_WINDOW_SNR = 4;
 export const EXTENT_MARGIN_BINS = 64;
 
 /**
- * One past the last bin of [from, to) that may hold signal (see the header); `from` when no window
- * does. NaN X or sigma bins count as neither signal nor noise.
+ * The extent from window sums: `stats(start, stop)` returns the sum of the background-subtracted
+ * signal over bins [start, stop) and sets `variance` to the sum of their noise variances (see the
+ * header for the windows and the test). One past the last bin of [from, to) that may hold signal,
+ * plus the margin; `from` when no window does.
  */
-export function signalExtent(x: Float64Array, sigma: Float64Array, from: number, to: number): number {
+export function extentFromWindows(from: number, to: number, stats: (start: number, stop: number) => { sum: number; variance: number }): number {
   const w = EXTENT_WINDOW_BINS;
   const step = w / 2;
   let end = -1;
   // From the far end down: the first window with signal decides.
   let start = Math.max(from, to - w);
   for (;;) {
-    let sum = 0;
-    let variance = 0;
     const stop = Math.min(to, start + w);
-    for (let i = start; i < stop; i++) {
-      const v = x[i];
-      const s = sigma[i];
-      if (v === v && s === s) {
-        sum += v;
-        variance += s * s;
-      }
-    }
+    const { sum, variance } = stats(start, stop);
     if (variance > 0 && sum >= EXTENT_MIN_WINDOW_SNR * Math.sqrt(variance)) {
       end = stop;
       break;
@@ -53,4 +46,27 @@ export function signalExtent(x: Float64Array, sigma: Float64Array, from: number,
     start = Math.max(from, start - step);
   }
   return end < 0 ? from : Math.min(to, end + EXTENT_MARGIN_BINS);
+}
+
+/**
+ * The extent of a prepared signal `x` with per-bin noise `sigma` over [from, to) (see the header);
+ * NaN X or sigma bins count as neither signal nor noise.
+ */
+export function signalExtent(x: Float64Array, sigma: Float64Array, from: number, to: number): number {
+  const acc = { sum: 0, variance: 0 };
+  return extentFromWindows(from, to, (start, stop) => {
+    let sum = 0;
+    let variance = 0;
+    for (let i = start; i < stop; i++) {
+      const v = x[i];
+      const s = sigma[i];
+      if (v === v && s === s) {
+        sum += v;
+        variance += s * s;
+      }
+    }
+    acc.sum = sum;
+    acc.variance = variance;
+    return acc;
+  });
 }

@@ -29,7 +29,7 @@ import { aerosolOpticalDepth, extinctionToPm, humidityFlag } from './pm.js';
 import { pblHeight } from './pbl.js';
 import { QC, QC_NO_PRODUCT, flagRange } from './qc.js';
 import { kthSmallest } from './glue.js';
-import { prepareSignal, selectChannels, SignalWorkspace, type ChannelSelection, type PreparedSignal } from './signal.js';
+import { prepareSignal, recordExtent, selectChannels, SignalWorkspace, type ChannelSelection, type PreparedSignal } from './signal.js';
 
 export interface RetrievalContext {
   station: StationConfig;
@@ -286,6 +286,8 @@ interface InversionSetup {
   sel: ChannelSelection;
   ctx: RetrievalContext;
   bins: number;
+  /** Bins [0, end) are prepared (the raw record's signal extent); beyond, the signal is NaN. */
+  end: number;
   binWidthM: number;
   rangeM: Float64Array;
   backgroundBins: [number, number] | null;
@@ -300,10 +302,19 @@ interface InversionSetup {
 }
 
 /** Signal -> X (overlap, range correction, smoothing); the overlap flags go to qc. Returns sigma of X in `sigmaX`. */
-function rangeCorrected(s: InversionSetup, prepared: PreparedSignal, x: Float64Array, sigmaX: Float64Array, qc: Uint8Array, scratch: Float64Array): void {
-  const { rangeM, ctx } = s;
-  const signal = prepared.signal;
-  const sigma = prepared.sigma;
+function rangeCorrected(s: InversionSetup, prepared: PreparedSignal, xAll: Float64Array, sigmaXAll: Float64Array, qcAll: Uint8Array, scratchAll: Float64Array): void {
+  const { ctx, end } = s;
+  // Only the prepared bins [0, end); beyond, X and its sigma are NaN.
+  const cut = <T extends Float64Array | Uint8Array>(a: T): T => (end === a.length ? a : (a.subarray(0, end) as T));
+  const rangeM = cut(s.rangeM);
+  const signal = cut(prepared.signal);
+  const sigma = cut(prepared.sigma);
+  const x = cut(xAll);
+  const sigmaX = cut(sigmaXAll);
+  const qc = cut(qcAll);
+  const scratch = cut(scratchAll);
+  xAll.fill(NaN, end);
+  sigmaXAll.fill(NaN, end);
   const overlap = ctx.params.overlap;
   overlapCorrect(signal, rangeM, overlap, scratch, qc);
   rangeCorrect(scratch, rangeM, x);
@@ -461,7 +472,9 @@ export function retrieveChannel(file: LicelFile, fileName: string, sel: ChannelS
   // Default background: the pre-trigger bins when the recorder keeps enough of them, else the far end.
   const backgroundSpec = params.background ?? (zeroBin >= PRETRIGGER_MIN_BINS ? 'pretrigger' : null);
   const backgroundBins = backgroundWindow(backgroundSpec, rangeM, zeroBin);
-  const prepared = prepareSignal(file, sel, { bins, backgroundBins, deadTimeNs: params.deadTimeNs, deadTimeModel: params.deadTimeModel, glue: params.glue }, ws.signal);
+  // Where the raw record's signal ends (extent.ts): nothing beyond is prepared, screened or inverted.
+  const end = recordExtent(file, sel, bins, backgroundBins);
+  const prepared = prepareSignal(file, sel, { bins, end, backgroundBins, deadTimeNs: params.deadTimeNs, deadTimeModel: params.deadTimeModel, glue: params.glue }, ws.signal);
   // Read now: the prepared signal lives in the reused workspace.
   const backgroundMean = backgroundBins ? prepared.backgroundMean : NaN;
   const backgroundUnit = prepared.unit;
@@ -476,7 +489,7 @@ export function retrieveChannel(file: LicelFile, fileName: string, sel: ChannelS
   lidarRatioProfile(params.lidarRatioSr ?? defaultLidarRatioSr(sel.wavelengthNm), rangeM, lidarRatio);
   const molKey = [elevationDeg.toFixed(3), station.altitude_m, groundM, bins, binWidthM, zeroBin, sel.wavelengthNm, params.molecular.atmosphere, params.molecular.crossSection, params.molecular.lidarRatioSr, ctx.sounding ? 'met' : '', ctx.surface?.pressurePa ?? file.header.pressureHpa, ctx.surface?.temperatureK ?? file.header.temperatureC].join('|');
   const mol = molecular(molKey, beam.heightM, rangeM, sel.wavelengthNm, ctx, groundM, file.header);
-  const setup: InversionSetup = { file, sel, ctx, bins, binWidthM, rangeM, backgroundBins, smoothingBins, lidarRatio, betaMol: mol.betaMol, attMol: mol.attMol, first, last: bins, ws };
+  const setup: InversionSetup = { file, sel, ctx, bins, end, binWidthM, rangeM, backgroundBins, smoothingBins, lidarRatio, betaMol: mol.betaMol, attMol: mol.attMol, first, last: bins, ws };
   rangeCorrected(setup, prepared, x, sigmaX, qc, scratch);
 
   // Terrain from the DEM; clouds before it; then a hard-target return before either. Clouds come
@@ -488,7 +501,7 @@ export function retrieveChannel(file: LicelFile, fileName: string, sel: ChannelS
   // Clouds (scaled with the lidar constant when known; the detector estimates the scale otherwise).
   // Beyond the signal's extent (the return sunk into the noise for good) nothing is screened or
   // inverted: those bins read NaN, flagged LOW_SNR (extent.ts).
-  const signalEnd = Math.max(signalExtent(x, sigmaX, first, bins), fullOverlapBin);
+  const signalEnd = Math.max(signalExtent(x, sigmaX, first, end), fullOverlapBin);
   const cloud = detectCloud(x, mol.attMol, params.reference.lidarConstant, fullOverlapBin, Math.min(terrainBin, signalEnd), sigmaX);
   const cloudEnd = cloud.base >= 0 ? cloud.base : Math.min(terrainBin, signalEnd);
   // The prepared signal (not range corrected) is still intact: Monte Carlo has its own workspace.
@@ -523,10 +536,11 @@ export function retrieveChannel(file: LicelFile, fileName: string, sel: ChannelS
   // LOW_SNR: the signal's SNR below 3, or — with Monte Carlo — the product's (|beta_aer| / sigma)
   // below 4: a forward solution amplifies noise with the optical depth while the signal SNR still
   // looks fine.
-  for (let i = 0; i < bins; i++) {
+  for (let i = 0; i < end; i++) {
     if (!(x[i] / sigmaX[i] >= MIN_SNR) || Math.abs(betaAer[i]) < MIN_PRODUCT_SNR * betaSigma[i]) qc[i] |= QC.LOW_SNR;
     if (betaAer[i] < 0) qc[i] |= QC.NEGATIVE;
   }
+  flagRange(qc, QC.LOW_SNR, end); // no signal prepared there (X is NaN)
   if (boundary.mode === 'calibration') flagForwardOpticalDepth(alphaAer, rangeM, qc, boundary.ref, last);
 
   // Systematic sensitivity: lidar ratio +/- 10 sr (full inversions), reference value +/- 50% (from the trace).
@@ -752,10 +766,11 @@ function monteCarlo(s: InversionSetup, b: Boundary, qc: Uint8Array, runs: number
   // A bin where any realisation has no finite solution (the forward solution's denominator crossed
   // zero) is unstable: its uncertainty is unbounded.
   unstable.fill(0);
-  const signalOptions = { bins, backgroundBins: s.backgroundBins, deadTimeNs: s.ctx.params.deadTimeNs, deadTimeModel: s.ctx.params.deadTimeModel, glue: s.ctx.params.glue };
+  const end = s.end;
+  const signalOptions = { bins, end, backgroundBins: s.backgroundBins, deadTimeNs: s.ctx.params.deadTimeNs, deadTimeModel: s.ctx.params.deadTimeModel, glue: s.ctx.params.glue };
   for (let k = 1; k <= runs; k++) {
-    if (pcDs && rawPc) for (let i = 0; i < bins; i++) rawPc[i] = rng.poisson(pcDs.raw[i]);
-    if (anDs && rawAn) for (let i = 0; i < bins; i++) rawAn[i] = Math.max(0, anDs.raw[i] + anRawSigma * rng.normal());
+    if (pcDs && rawPc) for (let i = 0; i < end; i++) rawPc[i] = rng.poisson(pcDs.raw[i]);
+    if (anDs && rawAn) for (let i = 0; i < end; i++) rawAn[i] = Math.max(0, anDs.raw[i] + anRawSigma * rng.normal());
     try {
       const prepared = prepareSignal(file, sel, signalOptions, mc.signal, rawPc, rawAn);
       qcRun.fill(0);

@@ -10,7 +10,7 @@ import type { StationChannel } from '../station.js';
 import { physicalValues } from '../licel/physical.js';
 import { backgroundStats, deadTimeCorrect, shiftBins } from './preprocess.js';
 import { glue, type GlueResult } from './glue.js';
-import { signalExtent } from './extent.js';
+import { extentFromWindows, signalExtent } from './extent.js';
 import { QC } from './qc.js';
 
 /** The datasets one retrieval profile uses: an analog and/or a photon-counting dataset of one wavelength. */
@@ -96,6 +96,12 @@ export function selectChannels(file: LicelFile, channel: 'auto' | number, fileNa
 
 export interface SignalOptions {
   bins: number;
+  /**
+   * Process bins [0, end) only (default: all `bins`): beyond the signal's extent the record is
+   * noise (`recordExtent`). The prepared signal and its sigma read NaN there, the qc 0. The
+   * background window must lie below `end`.
+   */
+  end?: number;
   /** Background window as bin indices [from, to), or null for none. */
   backgroundBins: [number, number] | null;
   deadTimeNs: number;
@@ -137,6 +143,66 @@ export class SignalWorkspace {
     this.qcPc = new Uint8Array(bins);
     this.out = { signal: new Float64Array(bins), sigma: new Float64Array(bins), qc: new Uint8Array(bins), unit: 'MHz', glue: null, switchBin: 0, backgroundMean: NaN, backgroundStd: NaN };
   }
+
+  /** The buffers' first `end` bins (views on the same memory; the arrays themselves for all bins). */
+  views(end: number): SignalBuffers {
+    const v = <T extends Float64Array | Uint8Array>(a: T): T => (end === this.bins ? a : (a.subarray(0, end) as T));
+    return { pc: v(this.pc), pcSigma: v(this.pcSigma), an: v(this.an), anShifted: v(this.anShifted), anSigma: v(this.anSigma), qcPc: v(this.qcPc), signal: v(this.out.signal), sigma: v(this.out.sigma), qc: v(this.out.qc) };
+  }
+}
+
+/** The arrays `prepareSignal` works on (all of one length). */
+interface SignalBuffers {
+  pc: Float64Array;
+  pcSigma: Float64Array;
+  an: Float64Array;
+  anShifted: Float64Array;
+  anSigma: Float64Array;
+  qcPc: Uint8Array;
+  signal: Float64Array;
+  sigma: Float64Array;
+  qc: Uint8Array;
+}
+
+/**
+ * Where the record's signal ends, judged on the raw data before any processing (so that preparing,
+ * screening and inverting can all stop there): the extent test (extent.ts) on the background-
+ * subtracted raw sums of the photon-counting dataset (Poisson noise: variance = the counts), else of
+ * the analog one (noise: the raw spread in the background window). The whole record (`bins`) when
+ * there is no background window or it lies in the far half of the record (it must be prepared too),
+ * or the analog background gives no noise scale.
+ */
+export function recordExtent(file: LicelFile, sel: ChannelSelection, bins: number, backgroundBins: [number, number] | null): number {
+  if (backgroundBins === null || backgroundBins[1] > bins / 2 || backgroundBins[1] <= backgroundBins[0]) return bins;
+  const [from, to] = backgroundBins;
+  const ds = file.datasets[sel.photon >= 0 ? sel.photon : sel.analog];
+  const raw = ds.raw;
+  let sum = 0;
+  let sum2 = 0;
+  for (let i = from; i < to; i++) {
+    sum += raw[i];
+    sum2 += raw[i] * raw[i];
+  }
+  const n = to - from;
+  const mean = sum / n;
+  const spread = n > 1 ? Math.sqrt(Math.max(0, (sum2 - (sum * sum) / n) / (n - 1))) : NaN;
+  const poisson = sel.photon >= 0;
+  if (!poisson && !(spread > 0)) return bins;
+  // Noise variance per bin: the counts themselves (Poisson), or the background spread squared.
+  const acc = { sum: 0, variance: 0 };
+  const stats = (start: number, stop: number) => {
+    let s = 0;
+    let v = 0;
+    for (let i = start; i < stop; i++) {
+      const r = raw[i];
+      s += r;
+      v += r > 1 ? r : 1;
+    }
+    acc.sum = s - mean * (stop - start);
+    acc.variance = poisson ? v : spread * spread * (stop - start);
+    return acc;
+  };
+  return Math.max(to, extentFromWindows(to, bins, stats));
 }
 
 /**
@@ -152,9 +218,15 @@ export function prepareSignal(
   rawPhoton?: Uint32Array | Float64Array,
   rawAnalog?: Uint32Array | Float64Array,
 ): PreparedSignal {
-  const { bins, backgroundBins } = opts;
+  const { backgroundBins } = opts;
   const out = ws.out;
+  const bins = Math.min(opts.end ?? opts.bins, opts.bins);
+  if (backgroundBins && backgroundBins[1] > bins) throw new LidarError('LIDAR_ERR_BAD_VALUE', `invalid prepared range: ${bins} bins end before the background window [${backgroundBins[0]}, ${backgroundBins[1]})`, { field: 'end' });
+  // Everything below works on the first `bins` bins; beyond, no signal.
+  const w = ws.views(bins);
   out.qc.fill(0);
+  out.signal.fill(NaN, bins);
+  out.sigma.fill(NaN, bins);
   out.glue = null;
   const pcDs = sel.photon >= 0 ? file.datasets[sel.photon] : null;
   const anDs = sel.analog >= 0 ? file.datasets[sel.analog] : null;
@@ -163,12 +235,12 @@ export function prepareSignal(
   let pcBg = { mean: 0, std: NaN, n: 0 };
   if (pcDs) {
     const raw = rawPhoton ?? pcDs.raw;
-    physicalValues(pcDs, ws.pc, raw, bins);
+    physicalValues(pcDs, w.pc, raw, bins);
     const countToMHz = 150 / pcDs.binWidthM / pcDs.shots;
-    ws.qcPc.fill(0);
-    deadTimeCorrect(ws.pc, opts.deadTimeNs, opts.deadTimeModel, ws.pc, ws.qcPc);
+    w.qcPc.fill(0);
+    deadTimeCorrect(w.pc, opts.deadTimeNs, opts.deadTimeModel, w.pc, w.qcPc);
     const tau = opts.deadTimeNs * 1e-3;
-    const pcSigma = ws.pcSigma;
+    const pcSigma = w.pcSigma;
     if (opts.deadTimeModel === 'nonparalysable') {
       for (let i = 0; i < bins; i++) {
         // Poisson on the counts; dN/dS = 1/(1 - S tau)^2 for the non-paralysable correction.
@@ -179,41 +251,41 @@ export function prepareSignal(
     } else {
       for (let i = 0; i < bins; i++) {
         // Paralysable S = N exp(-N tau): dN/dS = exp(N tau) / (1 - N tau), N the corrected rate.
-        const n = ws.pc[i];
+        const n = w.pc[i];
         pcSigma[i] = ((Math.sqrt(Math.max(raw[i], 1)) * countToMHz) * Math.exp(n * tau)) / (1 - n * tau);
       }
     }
-    pcBg = bg(ws.pc);
-    const pc = ws.pc;
+    pcBg = bg(w.pc);
+    const pc = w.pc;
     const pcMean = pcBg.mean;
     for (let i = 0; i < bins; i++) pc[i] -= pcMean;
   }
   let anBg = { mean: 0, std: NaN, n: 0 };
   if (anDs) {
     const raw = rawAnalog ?? anDs.raw;
-    physicalValues(anDs, ws.an, raw, bins);
+    physicalValues(anDs, w.an, raw, bins);
     const shift = anDs.binShiftWhole + anDs.binShiftThousandths / 1000;
-    if (shift !== 0) shiftBins(ws.an, shift, ws.anShifted);
-    else ws.anShifted.set(ws.an);
-    anBg = bg(ws.anShifted);
+    if (shift !== 0) shiftBins(w.an, shift, w.anShifted);
+    else w.anShifted.set(w.an);
+    anBg = bg(w.anShifted);
     const fullScaleMv = anDs.inputRangeV * 1000 * 0.98;
     for (let i = 0; i < bins; i++) {
-      const v = ws.anShifted[i];
-      ws.anShifted[i] = v - anBg.mean;
-      ws.anSigma[i] = anBg.std;
+      const v = w.anShifted[i];
+      w.anShifted[i] = v - anBg.mean;
+      w.anSigma[i] = anBg.std;
       // Saturation is judged on the recorded (unshifted) sample that lands in bin i.
       const j = Math.min(bins - 1, Math.max(0, Math.round(i + shift)));
-      if (ws.an[j] >= fullScaleMv) out.qc[i] |= QC.SATURATED;
+      if (w.an[j] >= fullScaleMv) w.qc[i] |= QC.SATURATED;
     }
   }
 
   if (pcDs && anDs) {
     // The fit runs where the photon counting still holds signal (extent.ts): beyond, both traces
     // are noise about zero whose chance excursions into the rate window only dilute the fit.
-    const g = glue(ws.anShifted, ws.pc, 0, signalExtent(ws.pc, ws.pcSigma, 0, bins), out.signal, {
-      sigmaAnalog: ws.anSigma,
-      sigmaPc: ws.pcSigma,
-      outSigma: out.sigma,
+    const g = glue(w.anShifted, w.pc, 0, signalExtent(w.pc, w.pcSigma, 0, bins), w.signal, {
+      sigmaAnalog: w.anSigma,
+      sigmaPc: w.pcSigma,
+      outSigma: w.sigma,
       lowMHz: opts.glue.lowMHz,
       highMHz: opts.glue.highMHz,
       ...(Number.isFinite(opts.glue.scale) ? { fixedScale: opts.glue.scale } : {}),
@@ -222,22 +294,22 @@ export function prepareSignal(
     // The switch bin: from here on the glued signal is the photon-counting one.
     const sw = g.switchBin;
     out.switchBin = sw;
-    out.qc.set(ws.qcPc.subarray(sw, bins), sw);
+    w.qc.set(w.qcPc.subarray(sw, bins), sw);
     out.unit = 'MHz';
     out.backgroundMean = pcBg.mean;
     out.backgroundStd = pcBg.std;
   } else if (pcDs) {
-    out.signal.set(ws.pc);
-    out.sigma.set(ws.pcSigma);
-    out.qc.set(ws.qcPc);
+    w.signal.set(w.pc);
+    w.sigma.set(w.pcSigma);
+    w.qc.set(w.qcPc);
     out.switchBin = 0;
     out.unit = 'MHz';
     out.backgroundMean = pcBg.mean;
     out.backgroundStd = pcBg.std;
   } else if (anDs) {
-    out.signal.set(ws.anShifted);
-    out.sigma.set(ws.anSigma);
-    out.switchBin = bins;
+    w.signal.set(w.anShifted);
+    w.sigma.set(w.anSigma);
+    out.switchBin = opts.bins;
     out.unit = 'mV';
     out.backgroundMean = anBg.mean;
     out.backgroundStd = anBg.std;

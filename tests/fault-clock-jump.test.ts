@@ -23,10 +23,9 @@
 // (pipeline.outOfOrder), the conflict (pipeline.timeConflicts) and 2 quarantined files; the station
 // status reports the newest measurement (seg3's) as the last profile, and the latest-scan view shows
 // seg3's scan, not the last one to arrive.
-import { afterAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
+import { faultWorkspace } from './fault-workspace.js';
 import { startMosquitto, type MosquittoBroker } from './harness/mosquitto.js';
 import { connectPublisher } from '../ingest/mqtt/publisher.js';
 import { decodeLicel } from '../processing/licel/decode.js';
@@ -39,13 +38,11 @@ import { WINTER_FILES, winterBytes, referenceRun, startServe, serviceConfig, unt
 
 const PARAMS = { monte_carlo: 0 };
 const HOUR_MS = 3_600_000;
-const tmp = mkdtempSync(join(tmpdir(), 'lidar-fault-clock-'));
 let broker: MosquittoBroker | null = null;
 let service: ServiceProcess | null = null;
-afterAll(async () => {
+const tmp = faultWorkspace('lidar-fault-clock-', async () => {
   service?.child.kill('SIGKILL');
   await broker?.cleanup();
-  if (!process.env.KEEP_FAULT) rmSync(tmp, { recursive: true, force: true });
 });
 
 interface Input {

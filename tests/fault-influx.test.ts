@@ -12,10 +12,9 @@
 // spool drains when it is back; (d) health shows it: /readyz and /metrics report the store
 // unreachable and the points waiting in the spool during the outage (/readyz 503, /metrics gauges),
 // /metrics counts the failed writes, and afterwards /readyz is 200 with an empty spool.
-import { afterAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
+import { faultWorkspace } from './fault-workspace.js';
 import { startMosquitto, type MosquittoBroker } from './harness/mosquitto.js';
 import { startInfluxd, type InfluxdHandle } from './harness/influxd.js';
 import { connectPublisher } from '../ingest/mqtt/publisher.js';
@@ -23,15 +22,13 @@ import { WINTER_FILES, winterBytes, referenceRun, startServe, serviceConfig, unt
 
 const PARAMS = { monte_carlo: 30 }; // slow enough per file that the kill lands mid-stream
 const DB = 'lidar_fault';
-const tmp = mkdtempSync(join(tmpdir(), 'lidar-fault-influx-'));
 let broker: MosquittoBroker | null = null;
 let influx: InfluxdHandle | null = null;
 let service: ServiceProcess | null = null;
-afterAll(async () => {
+const tmp = faultWorkspace('lidar-fault-influx-', async () => {
   service?.child.kill('SIGKILL');
   await broker?.cleanup();
   await influx?.stop();
-  if (!process.env.KEEP_FAULT) rmSync(tmp, { recursive: true, force: true });
 });
 
 describe('fault: InfluxDB SIGKILLed mid-write and restarted', () => {

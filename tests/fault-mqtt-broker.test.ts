@@ -17,22 +17,20 @@
 // What a broker SIGKILL can lose is the broker's business: messages it PUBACKed to the publisher but
 // had not saved yet (autosave_interval). The kill is therefore made after the broker's persistence
 // file was written following the last PUBACK, so the test measures our side, not mosquitto's window.
-import { afterAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
+import { faultWorkspace } from './fault-workspace.js';
 import { startMosquitto, type MosquittoBroker } from './harness/mosquitto.js';
 import { connectPublisher } from '../ingest/mqtt/publisher.js';
 import { WINTER_FILES, winterBytes, referenceRun, startServe, serviceConfig, until, readyz, metric, embeddedIds, duplicates, shutdown, type ServiceProcess } from './fault-harness.js';
 
 const PARAMS = { monte_carlo: 30 }; // ~50-100 ms per file on one worker: the stream lasts long enough to be cut
-const tmp = mkdtempSync(join(tmpdir(), 'lidar-fault-broker-'));
 let broker: MosquittoBroker | null = null;
 let service: ServiceProcess | null = null;
-afterAll(async () => {
+const tmp = faultWorkspace('lidar-fault-broker-', async () => {
   service?.child.kill('SIGKILL');
   await broker?.cleanup();
-  if (!process.env.KEEP_FAULT) rmSync(tmp, { recursive: true, force: true });
 });
 
 describe('fault: MQTT broker SIGKILLed mid-stream', () => {

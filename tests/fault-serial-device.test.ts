@@ -14,22 +14,20 @@
 // it reopens the device path without a restart; (d) health shows it: /readyz is 503 naming the serial
 // source while the device is gone and 200 after; /metrics counts the failed open attempts and the
 // reopen.
-import { afterAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { faultWorkspace } from './fault-workspace.js';
 import { startPtyPair, type PtyPair } from './harness/socat.js';
 import { openSerialWriter } from '../ingest/serial/writer.js';
 import { WINTER_FILES, winterBytes, referenceRun, startServe, serviceConfig, until, readyz, metric, embeddedIds, duplicates, shutdown, type ServiceProcess } from './fault-harness.js';
 
 const PARAMS = { monte_carlo: 0 };
-const tmp = mkdtempSync(join(tmpdir(), 'lidar-fault-serial-'));
 let pty: PtyPair | null = null;
 let service: ServiceProcess | null = null;
-afterAll(async () => {
+const tmp = faultWorkspace('lidar-fault-serial-', async () => {
   service?.child.kill('SIGKILL');
   await pty?.stop();
-  if (!process.env.KEEP_FAULT) rmSync(tmp, { recursive: true, force: true });
 });
 
 describe('fault: serial device removed and re-created', () => {

@@ -11,22 +11,19 @@
 // is the restart of the killed process; the broker redelivers what was not acknowledged; (d) health
 // of the new process: /metrics shows the redelivered messages (MQTT DUP) and the pipeline's
 // processed count, /readyz is 200, the station status names no store or source problem.
-import { afterAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
+import { faultWorkspace } from './fault-workspace.js';
 import { startMosquitto, type MosquittoBroker } from './harness/mosquitto.js';
 import { connectPublisher } from '../ingest/mqtt/publisher.js';
 import { WINTER_FILES, winterBytes, referenceRun, startServe, serviceConfig, until, readyz, metric, embeddedIds, duplicates, shutdown, crash, stationStatus, type ServiceProcess } from './fault-harness.js';
 
 const PARAMS = { monte_carlo: 30 }; // slow enough per file that the kill lands mid-stream
-const tmp = mkdtempSync(join(tmpdir(), 'lidar-fault-kill-'));
 let broker: MosquittoBroker | null = null;
 let service: ServiceProcess | null = null;
-afterAll(async () => {
+const tmp = faultWorkspace('lidar-fault-kill-', async () => {
   service?.child.kill('SIGKILL');
   await broker?.cleanup();
-  if (!process.env.KEEP_FAULT) rmSync(tmp, { recursive: true, force: true });
 });
 
 describe('fault: service SIGKILLed mid-stream and restarted', () => {

@@ -10,6 +10,7 @@ import { selectChannels } from '../processing/retrieval/signal.js';
 import { resolveParams, paramsId } from '../processing/retrieval/params.js';
 import { sofiaStation, WINTER_END_MS, WINTER_FILES, WINTER_START_MS, type ApiFixture } from './api-fixture.js';
 import { fixtureFile, readTruth } from './retrieval-truth.js';
+import type { ChannelHealthApi } from '../dashboard/src/lib/ops.js';
 
 let api: ApiApp | null = null;
 let f: ApiFixture;
@@ -29,21 +30,13 @@ const ROUTE = '/api/v1/stations/sofia/channels/health';
 const FROM = new Date(WINTER_START_MS - 3_600_000).toISOString();
 const TO = new Date(WINTER_END_MS + 3_600_000).toISOString();
 
-interface ChannelBody {
-  channel: string;
-  background_unit: string;
-  profiles: number;
-  times: string[];
-  background: Array<number | null>;
-  snr: Array<number | null>;
-}
 interface Body {
   station: string;
   from: string;
   to: string;
   mode: string;
   truncated: boolean;
-  channels: ChannelBody[];
+  channels: ChannelHealthApi[];
 }
 
 function expectError(r: { statusCode: number; body: string }, status: number, field: string): void {

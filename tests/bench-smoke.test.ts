@@ -5,16 +5,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { Row } from '../scripts/bench-all.js';
 
 const ROOT = join(import.meta.dirname, '..');
 
-interface Row {
-  benchmark: string;
-  workload: string;
-  metric: string;
-  value: number;
-  unit: string;
-}
 
 describe('benchmark suite (bench-all --quick smoke run)', () => {
   it('runs the selected benchmarks, prints one table and writes the summary and detail JSON', () => {

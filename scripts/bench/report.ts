@@ -6,14 +6,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Row } from '../bench-all.js';
 
-interface Row {
-  benchmark: string;
-  workload: string;
-  metric: string;
-  value: number;
-  unit: string;
-}
 
 const file = process.argv[2] ?? join(import.meta.dirname, '..', '..', 'docs', 'bench', 'summary.json');
 const doc = JSON.parse(readFileSync(file, 'utf8'));

@@ -23,7 +23,7 @@ import type { ResolvedParams } from './params.types.js';
 import { calibratedBoundary, createFernaldTrace, fernald, fernaldCalibrated, fernaldRescaled, type FernaldInput, type FernaldOutput, type FernaldTrace } from './klett.js';
 import { attenuatedMolecular, autoReferenceWindow, molecularOpticalDepth, rayleighFit, slopeBoundary } from './reference.js';
 import { detectCloud } from './cloud.js';
-import { signalExtent } from './extent.js';
+import { firstBins, signalExtent } from './extent.js';
 import { detectHardTarget } from './hard-target.js';
 import { aerosolOpticalDepth, extinctionToPm, humidityFlag } from './pm.js';
 import { pblHeight } from './pbl.js';
@@ -305,7 +305,7 @@ interface InversionSetup {
 function rangeCorrected(s: InversionSetup, prepared: PreparedSignal, xAll: Float64Array, sigmaXAll: Float64Array, qcAll: Uint8Array, scratchAll: Float64Array): void {
   const { ctx, end } = s;
   // Only the prepared bins [0, end); beyond, X and its sigma are NaN.
-  const cut = <T extends Float64Array | Uint8Array>(a: T): T => (end === a.length ? a : (a.subarray(0, end) as T));
+  const cut = <T extends Float64Array | Uint8Array>(a: T): T => firstBins(a, end);
   const rangeM = cut(s.rangeM);
   const signal = cut(prepared.signal);
   const sigma = cut(prepared.sigma);
@@ -575,14 +575,15 @@ export function retrieveChannel(file: LicelFile, fileName: string, sel: ChannelS
       sensRef[i] = NaN;
     }
   }
-  const pm10 = new Float64Array(bins).fill(NaN);
-  const pm25 = new Float64Array(bins).fill(NaN);
-  const pm10Sigma = new Float64Array(bins).fill(NaN);
-  const pm25Sigma = new Float64Array(bins).fill(NaN);
-  // Beyond `last` every input is NaN, so PM is too (filled above): convert [0, last) only, and give
+  const pm10 = new Float64Array(bins);
+  const pm25 = new Float64Array(bins);
+  const pm10Sigma = new Float64Array(bins);
+  const pm25Sigma = new Float64Array(bins);
+  // Beyond `last` every input is NaN, so PM is too: convert [0, last) only, fill the rest, and give
   // the bins beyond the humidity flag every bin carries.
-  const upto = (a: Float64Array) => a.subarray(0, last);
-  extinctionToPm(upto(alphaAer), sel.wavelengthNm, params.pm, qc.subarray(0, last), upto(pm10), upto(pm25), upto(alphaSigma), upto(pm10Sigma), upto(pm25Sigma));
+  const upto = <T extends Float64Array | Uint8Array>(a: T): T => firstBins(a, last);
+  extinctionToPm(upto(alphaAer), sel.wavelengthNm, params.pm, upto(qc), upto(pm10), upto(pm25), upto(alphaSigma), upto(pm10Sigma), upto(pm25Sigma));
+  for (const a of [pm10, pm25, pm10Sigma, pm25Sigma]) a.fill(NaN, last);
   flagRange(qc, humidityFlag(params.pm), last);
 
   // PBL (vertical or high-elevation profiles), AOD.

@@ -10,7 +10,7 @@ import type { StationChannel } from '../station.js';
 import { physicalValues } from '../licel/physical.js';
 import { backgroundStats, deadTimeCorrect, shiftBins } from './preprocess.js';
 import { glue, type GlueResult } from './glue.js';
-import { extentFromWindows, signalExtent } from './extent.js';
+import { extentFromWindows, firstBins, signalExtent } from './extent.js';
 import { QC } from './qc.js';
 
 /** The datasets one retrieval profile uses: an analog and/or a photon-counting dataset of one wavelength. */
@@ -146,7 +146,7 @@ export class SignalWorkspace {
 
   /** The buffers' first `end` bins (views on the same memory; the arrays themselves for all bins). */
   views(end: number): SignalBuffers {
-    const v = <T extends Float64Array | Uint8Array>(a: T): T => (end === this.bins ? a : (a.subarray(0, end) as T));
+    const v = <T extends Float64Array | Uint8Array>(a: T): T => firstBins(a, end);
     return { pc: v(this.pc), pcSigma: v(this.pcSigma), an: v(this.an), anShifted: v(this.anShifted), anSigma: v(this.anSigma), qcPc: v(this.qcPc), signal: v(this.out.signal), sigma: v(this.out.sigma), qc: v(this.out.qc) };
   }
 }

@@ -78,16 +78,32 @@ async function compareWithServer(page: Page): Promise<{ agree: string | null; ma
 describe.skipIf(skip)('scientist view in Chromium', () => {
   it('inspector: the latest vertical, lidar ratio and reference range re-computed, invalid sets refused, browser = server preview', async () => {
     const page = await browser!.context.newPage();
-    const problems = await openScientist(page);
-
     // the latest vertical from GET /stations/{s}/profiles
     const listed = (await (await fetch(`${base}/api/v1/stations/sofia/profiles?mode=vertical&limit=5`)).json()) as { profiles: Array<{ id: string; time_start: string }> };
     expect(listed.profiles.length).toBeGreaterThan(0);
+    // The profile the inspector opens by itself (a ray of the latest scan) gets its raw record 3 s
+    // late, so the click on "Latest vertical" below overtakes that load: the vertical must stay (a
+    // load that a newer one overtook changes nothing).
+    const verticalIds = new Set(listed.profiles.map((p) => p.id));
+    let delayedRay: Promise<void> | null = null;
+    await page.route('**/api/v1/profiles/*/raw', async (route) => {
+      const id = decodeURIComponent(route.request().url().split('/').at(-2) ?? '');
+      if (delayedRay || verticalIds.has(id)) return route.fallback();
+      delayedRay = new Promise((r) => setTimeout(r, 3_000)).then(() => route.fallback());
+      await delayedRay;
+    });
+    const problems = await openScientist(page);
     const vertical = page.getByRole('button', { name: 'Latest vertical profile' });
     await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=inspector] button')].some((b: any) => /Latest vertical/.test(b.textContent) && !b.disabled), undefined, { timeout: 30_000 });
     await vertical.click();
     await page.waitForFunction(() => /^vertical profile/.test(document.querySelector('[data-testid=in-profile-info]')?.textContent ?? ''), undefined, { timeout: 30_000 });
     const chosen = await page.getByTestId('in-profile').inputValue();
+    expect(delayedRay).not.toBeNull();
+    await delayedRay;
+    // the overtaken load has its record now: it must not replace the vertical (it took < 1 s here)
+    const replaced = await page.waitForFunction(() => !/^vertical profile/.test(document.querySelector('[data-testid=in-profile-info]')?.textContent ?? ''), undefined, { timeout: 3_000 }).then(() => true, () => false);
+    expect(replaced).toBe(false);
+    expect(await page.getByTestId('in-profile').inputValue()).toBe(chosen);
     // the newest vertical of the list (a newer one may have been stored meanwhile)
     const again = (await (await fetch(`${base}/api/v1/stations/sofia/profiles?mode=vertical&limit=5`)).json()) as { profiles: Array<{ id: string }> };
     expect([...listed.profiles.slice(0, 2), ...again.profiles.slice(0, 2)].map((p) => p.id)).toContain(chosen);

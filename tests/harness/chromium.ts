@@ -78,9 +78,10 @@ export async function watchPage(page: Page, origin: string): Promise<PageProblem
     // Aborted on purpose (our own abort controllers, EventSource closed at navigation) is not a failure.
     if (!/ERR_ABORTED/.test(f)) p.failedRequests.push(`${r.url()} ${f}`);
   });
+  // fallback(), not continue(): a test's own earlier page.route (a delayed answer) still runs.
   await page.route('**/*', (route) => {
     const url = route.request().url();
-    if (url.startsWith(origin + '/') || url === origin || url.startsWith('data:') || url.startsWith('blob:')) return route.continue();
+    if (url.startsWith(origin + '/') || url === origin || url.startsWith('data:') || url.startsWith('blob:')) return route.fallback();
     p.foreignRequests.push(url);
     return route.abort();
   });

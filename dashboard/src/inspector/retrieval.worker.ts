@@ -6,7 +6,7 @@
  * another reference. Monte Carlo uncertainties are not computed here (monte_carlo 0) to stay
  * interactive; the products themselves do not depend on it.
  *
- * Messages in: {type: 'init', raw, fileName, station, dem} then {type: 'run', seq, params, channel,
+ * Messages in: {type: 'init', seq, raw, fileName, station, dem} then {type: 'run', seq, params, channel,
  * lidarConstant}; out: {seq, ok: true, profile, ms} or {seq, ok: false, error: {code, message, field}}.
  */
 import { decodeLicel } from '../../../processing/licel/decode.js';
@@ -25,6 +25,7 @@ const CALIBRATION_MAX_ELEVATION_DEG = 15;
 
 interface InitMessage {
   type: 'init';
+  seq: number;
   raw: ArrayBuffer;
   fileName: string;
   station: unknown;
@@ -60,9 +61,9 @@ scope.onmessage = (e) => {
       fileName = m.fileName;
       station = parseStation(m.station, 'station');
       terrain = m.dem ? terrainFromJson(m.dem, 'dem') : null;
-      scope.postMessage({ seq: 0, ok: true, init: true });
+      scope.postMessage({ seq: m.seq, ok: true, init: true });
     } catch (err) {
-      scope.postMessage({ seq: 0, ok: false, error: errorOf(err) });
+      scope.postMessage({ seq: m.seq, ok: false, error: errorOf(err) });
     }
     return;
   }

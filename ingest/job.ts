@@ -12,6 +12,7 @@ import { decodeLicel } from '../processing/licel/decode.js';
 import { LidarError, isLidarError } from '../processing/errors.js';
 import { retrieveChannel, type ProfileProducts, type RetrievalContext } from '../processing/retrieval/retrieve.js';
 import { selectChannels } from '../processing/retrieval/signal.js';
+import { ProductBuffers } from '../processing/retrieval/product-buffers.js';
 import { elevationFromHeader } from '../processing/geometry/beam.js';
 import { localToUtcMs } from '../processing/time.js';
 import type { ResolvedParams } from '../processing/retrieval/params.types.js';
@@ -57,6 +58,12 @@ export interface JobOutput {
   summary: Array<{ channel: string; mode: string; azimuthDeg: number; elevationDeg: number; validBins: number; pblHeightM: number; cloudBaseM: number; aod: number; meanPm10: number }>;
 }
 
+/**
+ * Product arrays reused from channel to channel and job to job (one set per thread: runJob is
+ * synchronous): each profile is copied into its store records (Float32) before the next retrieval.
+ */
+const productBuffers = new ProductBuffers();
+
 function toLidarError(e: unknown, file: string): LidarError {
   if (isLidarError(e)) return e;
   return new LidarError('LIDAR_ERR_BAD_VALUE', `retrieval failed: ${e instanceof Error ? e.message : String(e)}`, { file });
@@ -93,7 +100,7 @@ export function runJob(input: JobInput, env: JobEnvironment): JobOutput {
     const ctx: RetrievalContext = { station, params: ctxParams, paramsId: input.paramsId, terrain: env.terrain };
     let p: ProfileProducts;
     try {
-      p = retrieveChannel(file, input.name, sel, ctx);
+      p = retrieveChannel(file, input.name, sel, ctx, productBuffers);
     } catch (e) {
       const err = toLidarError(e, input.name);
       firstError ??= err;

@@ -92,8 +92,12 @@ export const BENCHES: Bench[] = [
       const rows: Row[] = [];
       const growth: object[] = [];
       for (const x of doc.results) {
-        const w = `retrieveFile, ${x.kind} (${x.scenario}), ${x.bins} bins, 2 profiles/file, MC off, warm`;
+        const w = `retrieveFile, ${x.kind} (${x.scenario}), ${x.bins} bins, 2 profiles/file, MC off, warm, products into reused buffers`;
         rows.push(r('retrieval', w, 'time per bin', round(x.warm.nsPerBin, 1), 'ns/bin'), r('retrieval', w, 'profiles', round(x.warm.profilesPerSecond, 0), 'profiles/s'));
+        if (x.fresh) {
+          const wf = `retrieveFile, ${x.kind} (${x.scenario}), ${x.bins} bins, 2 profiles/file, MC off, warm, fresh product arrays`;
+          rows.push(r('retrieval', wf, 'time per bin (fresh products)', round(x.fresh.nsPerBin, 1), 'ns/bin'));
+        }
         growth.push({ kind: x.kind, bins: x.bins, usPerFile: round(x.warm.medianNs / 1000, 1), nsPerBin: round(x.warm.nsPerBin, 1), coldNsPerBin: round(x.cold.nsPerBin, 1), profilesPerS: round(x.warm.profilesPerSecond, 0) });
       }
       for (const t of doc.parallel ?? []) {

@@ -4,6 +4,8 @@
  * longest Licel record) and each profile kind (vertical, 2 deg scan; scripts/bench/inputs.ts):
  * - the full chain (`retrieveFile`, both wavelengths, Monte Carlo off) with warm caches and with the
  *   molecular/geometry caches cleared before every call (cold): ns per bin, profiles per second;
+ *   products into reused ProductBuffers as the ingest job runs it, and (fresh) with new product
+ *   arrays on every call;
  * - the cost of one Monte Carlo realisation: (time with N realisations - time without) / N;
  * - bytes allocated per call and GC events while it runs;
  * - the per-stage breakdown (each kernel alone, scripts/bench/stages.ts);
@@ -19,6 +21,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { clearRetrievalCaches, retrieveFile } from '../processing/retrieval/retrieve.js';
+import { ProductBuffers } from '../processing/retrieval/product-buffers.js';
 import { benchProfiles, type BenchProfile } from './bench/inputs.js';
 import { bytesPerCall, gcDuring, heapUsedMiB, timeEach, timeIt, type Timing, type TimingOptions } from './bench/measure.js';
 import { timeStages, type StageTiming } from './bench/stages.js';
@@ -41,7 +44,10 @@ interface ChainResult {
   profilesPerFile: number;
   azimuthDeg: number;
   elevationDeg: number;
+  /** Products written into reused ProductBuffers (as the ingest job and the CLI run it). */
   warm: Timing & { nsPerBin: number; profilesPerSecond: number };
+  /** The same with fresh product arrays on every call (no buffers). */
+  fresh: Timing & { nsPerBin: number; profilesPerSecond: number };
   cold: Timing & { nsPerBin: number };
   monteCarlo: { runs: number; medianNs: number; perRealisationNs: number; perRealisationNsPerBin: number };
   memory: { bytesPerCall: number; productBytesPerCall: number; gcEventsPer100Calls: number; gcPauseMsPer100Calls: number };
@@ -54,12 +60,15 @@ function productBytes(p: BenchProfile, profiles: number): number {
 }
 
 async function benchChain(p: BenchProfile): Promise<ChainResult> {
-  const run = () => retrieveFile(p.file, p.fileName, p.ctx);
+  const buffers = new ProductBuffers();
+  const run = () => retrieveFile(p.file, p.fileName, p.ctx, buffers);
+  const runFresh = () => retrieveFile(p.file, p.fileName, p.ctx);
   const profiles = run().length;
   const warm = timeIt(run, chainOpts);
+  const fresh = timeIt(runFresh, chainOpts);
   const cold = timeEach(clearRetrievalCaches, run, quick ? 5 : 30);
   const mcCtx = p.withMonteCarlo(MC_RUNS);
-  const runMc = () => retrieveFile(p.file, p.fileName, mcCtx);
+  const runMc = () => retrieveFile(p.file, p.fileName, mcCtx, buffers);
   const mc = timeIt(runMc, { warmup: quick ? 1 : 3, samples: quick ? 3 : 9, minSampleMs: 0 });
   const perRealisation = (mc.medianNs - warm.medianNs) / MC_RUNS;
   const bytes = bytesPerCall(run, quick ? 3 : 9);
@@ -74,6 +83,7 @@ async function benchChain(p: BenchProfile): Promise<ChainResult> {
     azimuthDeg: p.azimuthDeg,
     elevationDeg: p.elevationDeg,
     warm: { ...warm, nsPerBin: warm.medianNs / (profiles * p.bins), profilesPerSecond: (profiles * 1e9) / warm.medianNs },
+    fresh: { ...fresh, nsPerBin: fresh.medianNs / (profiles * p.bins), profilesPerSecond: (profiles * 1e9) / fresh.medianNs },
     cold: { ...cold, nsPerBin: cold.medianNs / (profiles * p.bins) },
     monteCarlo: { runs: MC_RUNS, medianNs: mc.medianNs, perRealisationNs: perRealisation, perRealisationNsPerBin: perRealisation / (profiles * p.bins) },
     memory: { bytesPerCall: bytes, productBytesPerCall: productBytes(p, profiles), gcEventsPer100Calls: (100 * gcs.count) / gcCalls, gcPauseMsPer100Calls: (100 * gcs.pauseMs) / gcCalls },
@@ -111,10 +121,10 @@ async function main(): Promise<void> {
     }
   }
 
-  console.log('\nFull chain (retrieveFile, 2 wavelengths = 2 profiles per file, Monte Carlo off); ns/bin = time / (profiles x record bins)');
+  console.log('\nFull chain (retrieveFile, 2 wavelengths = 2 profiles per file, Monte Carlo off, products into reused ProductBuffers; fresh-products: new arrays per call); ns/bin = time / (profiles x record bins)');
   console.log(
     table([
-      ['profile', 'bins', 'warm median us', 'p90 us', 'ns/bin', 'profiles/s', 'cold median us', 'cold ns/bin', `MC/realisation us`, 'MC ns/bin', 'alloc KiB/call', 'products KiB', 'GC/100 calls'],
+      ['profile', 'bins', 'warm median us', 'p90 us', 'ns/bin', 'profiles/s', 'fresh-products ns/bin', 'cold median us', 'cold ns/bin', `MC/realisation us`, 'MC ns/bin', 'alloc KiB/call', 'products KiB', 'GC/100 calls'],
       ...results.map((r) => [
         r.kind,
         String(r.bins),
@@ -122,6 +132,7 @@ async function main(): Promise<void> {
         us(r.warm.p90Ns),
         f(r.warm.nsPerBin),
         f(r.warm.profilesPerSecond, 0),
+        f(r.fresh.nsPerBin),
         us(r.cold.medianNs),
         f(r.cold.nsPerBin),
         us(r.monteCarlo.perRealisationNs),

@@ -1,6 +1,6 @@
 // The signal's extent (processing/retrieval/extent.ts) and the chain's stop there.
 import { describe, expect, it } from 'vitest';
-import { EXTENT_MARGIN_BINS, EXTENT_MIN_WINDOW_SNR, EXTENT_WINDOW_BINS, signalExtent } from '../processing/retrieval/extent.js';
+import { EXTENT_MARGIN_BINS, EXTENT_MIN_WINDOW_SNR, EXTENT_WINDOW_BINS, extentFromWindows, signalExtent } from '../processing/retrieval/extent.js';
 import { recordExtent } from '../processing/retrieval/signal.js';
 import type { LicelFile } from '../processing/licel/types.js';
 import { createRng } from '../processing/random.js';
@@ -47,6 +47,46 @@ describe('signalExtent', () => {
     const x = new Float64Array(N).fill(10);
     expect(signalExtent(x, ones(), 0, N)).toBe(N);
     expect(signalExtent(x, ones(), 10, 40)).toBe(40);
+  });
+});
+
+describe('extentFromWindows', () => {
+  /** The windows summed directly, one by one (the definition in extent.ts's header). */
+  function direct(x: Float64Array, from: number, to: number): number {
+    const w = EXTENT_WINDOW_BINS;
+    for (let start = Math.max(from, to - w); ; start = Math.max(from, start - w / 2)) {
+      const stop = Math.min(to, start + w);
+      let sum = 0;
+      for (let i = start; i < stop; i++) sum += x[i];
+      if (sum >= EXTENT_MIN_WINDOW_SNR * Math.sqrt(stop - start)) return Math.min(to, stop + EXTENT_MARGIN_BINS);
+      if (start === from) return from;
+    }
+  }
+
+  it('gives the extent of the windows summed one by one, reading every bin once', () => {
+    const rng = createRng(11);
+    for (let trial = 0; trial < 200; trial++) {
+      const n = 1 + Math.floor(rng.uniform() * 3000);
+      const from = Math.floor(rng.uniform() * Math.min(n, 300));
+      const edge = from + Math.floor(rng.uniform() * (n - from + 1));
+      const level = rng.uniform() * 2;
+      // integer values: sums are exact in any order, so the two must agree exactly
+      const x = Float64Array.from({ length: n }, (_, i) => Math.round((i < edge ? level : 0) * 4 + 2 * rng.normal()));
+      let read = 0;
+      const acc = { sum: 0, variance: 0 };
+      const got = extentFromWindows(from, n, (start, stop) => {
+        let sum = 0;
+        for (let i = start; i < stop; i++) sum += x[i] / 4;
+        read += stop - start;
+        acc.sum = sum;
+        acc.variance = (stop - start) * 1;
+        return acc;
+      });
+      const xs = x.map((v) => v / 4);
+      expect(got, `trial ${trial}: n ${n}, from ${from}, edge ${edge}`).toBe(direct(xs, from, n));
+      // once, except the last window when clamped at `from` (it overlaps the one before by more than half)
+      expect(read).toBeLessThanOrEqual(n - from + EXTENT_WINDOW_BINS);
+    }
   });
 });
 

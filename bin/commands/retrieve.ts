@@ -14,6 +14,7 @@ import { parseMetCsv } from '../../processing/atmosphere/standard-atmosphere.js'
 import { paramsId, resolveParams } from '../../processing/retrieval/params.js';
 import { groupSameGeometry, sumLicelFiles } from '../../processing/retrieval/average.js';
 import { retrieveFile, type RetrievalContext } from '../../processing/retrieval/retrieve.js';
+import { ProductBuffers } from '../../processing/retrieval/product-buffers.js';
 import { CSV_HEADER, profileToCsvRows, profileToJson } from '../../processing/retrieval/products-json.js';
 import type { Command } from '../command.js';
 import { REPO_ROOT, loadTerrain, readBytes, readJson } from '../io.js';
@@ -100,10 +101,12 @@ export const retrieveCommand: Command = async (args) => {
     }
     return own;
   };
+  const buffers = new ProductBuffers();
   for (const u of units) {
     try {
       const unitStation = stationFor(u.file, u.name);
-      for (const p of retrieveFile(u.file, u.name, unitStation === station ? ctx : { ...ctx, station: unitStation })) {
+      // Products land in reused buffers: each is written out (CSV) or converted (JSON) before the next file.
+      for (const p of retrieveFile(u.file, u.name, unitStation === station ? ctx : { ...ctx, station: unitStation }, buffers)) {
         if (csv) process.stdout.write(profileToCsvRows(p).join('\n') + '\n');
         else profiles.push(profileToJson(p));
       }

@@ -33,7 +33,9 @@ export const EXTENT_MARGIN_BINS = 64;
  * The extent from window sums: `stats(start, stop)` returns the sum of the background-subtracted
  * signal over bins [start, stop) and sets `variance` to the sum of their noise variances (see the
  * header for the windows and the test). One past the last bin of [from, to) that may hold signal,
- * plus the margin; `from` when no window does.
+ * plus the margin; `from` when no window does. Each window is summed as two halves, and the upper
+ * half of a window is the lower half of the one before it (windows step down by half their width),
+ * so every bin is read once.
  */
 export function extentFromWindows(from: number, to: number, stats: (start: number, stop: number) => { sum: number; variance: number }): number {
   const w = EXTENT_WINDOW_BINS;
@@ -41,15 +43,41 @@ export function extentFromWindows(from: number, to: number, stats: (start: numbe
   let end = -1;
   // From the far end down: the first window with signal decides.
   let start = Math.max(from, to - w);
+  // Sums over the upper half of the current window, carried from the window before (NaN: none).
+  let carrySum = NaN;
+  let carryVariance = NaN;
   for (;;) {
     const stop = Math.min(to, start + w);
-    const { sum, variance } = stats(start, stop);
+    const mid = Math.min(stop, start + step);
+    const lower = stats(start, mid);
+    const lowerSum = lower.sum;
+    const lowerVariance = lower.variance;
+    let sum = lowerSum;
+    let variance = lowerVariance;
+    if (mid < stop) {
+      if (carrySum !== carrySum) {
+        const upper = stats(mid, stop);
+        carrySum = upper.sum;
+        carryVariance = upper.variance;
+      }
+      sum += carrySum;
+      variance += carryVariance;
+    }
     if (variance > 0 && sum >= EXTENT_MIN_WINDOW_SNR * Math.sqrt(variance)) {
       end = stop;
       break;
     }
     if (start === from) break;
-    start = Math.max(from, start - step);
+    if (start - step >= from) {
+      // The next window [start - step, start + step): its upper half is this window's lower half.
+      start -= step;
+      carrySum = lowerSum;
+      carryVariance = lowerVariance;
+    } else {
+      start = from;
+      carrySum = NaN;
+      carryVariance = NaN;
+    }
   }
   return end < 0 ? from : Math.min(to, end + EXTENT_MARGIN_BINS);
 }

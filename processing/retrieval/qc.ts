@@ -25,10 +25,25 @@ export const QC_NO_PM = QC.OVERLAP | QC.CLOUD | QC.TERRAIN | QC.SATURATED;
  */
 export const QC_NO_PRODUCT = QC_NO_PM;
 
-/** Sets `flag` on bins [from, to) of `qc`. */
+/** Ranges at least this long are flagged four bins at a time. */
+const WORDWISE_MIN_BINS = 64;
+
+/**
+ * Sets `flag` (one bit or several, < 256) on bins [from, to) of `qc`. Long ranges (the far range of a
+ * 16380-bin record) go four bins at a time through a 32-bit view of the aligned middle.
+ */
 export function flagRange(qc: Uint8Array, flag: number, from: number, to = qc.length): void {
   const end = Math.min(to, qc.length);
-  for (let i = Math.max(0, from); i < end; i++) qc[i] |= flag;
+  let i = Math.max(0, from);
+  if (end - i >= WORDWISE_MIN_BINS) {
+    for (const aligned = i + ((4 - ((qc.byteOffset + i) & 3)) & 3); i < aligned; i++) qc[i] |= flag;
+    const words = (end - i) >> 2;
+    const w = new Uint32Array(qc.buffer, qc.byteOffset + i, words);
+    const f = (flag & 0xff) * 0x01010101;
+    for (let k = 0; k < words; k++) w[k] |= f;
+    i += 4 * words;
+  }
+  for (; i < end; i++) qc[i] |= flag;
 }
 
 /** Names of the bits set in a QC value, for messages and CSV output. */

@@ -24,6 +24,7 @@ import { calibratedBoundary, createFernaldTrace, fernald, fernaldCalibrated, fer
 import { attenuatedMolecular, autoReferenceWindow, molecularOpticalDepth, rayleighFit, slopeBoundary } from './reference.js';
 import { detectCloud } from './cloud.js';
 import { firstBins, signalExtent } from './extent.js';
+import { productArrays, type ProductBuffers } from './product-buffers.js';
 import { detectHardTarget } from './hard-target.js';
 import { aerosolOpticalDepth, extinctionToPm, humidityFlag } from './pm.js';
 import { pblHeight } from './pbl.js';
@@ -97,6 +98,12 @@ export interface ProfileProducts {
   reference: { mode: ReferenceMode; fromM: number; toM: number; rangeM: number; betaAer: number };
   effectiveResolutionM: number;
   paramsId: string;
+}
+
+/** `to` holding a copy of `from` (same length). */
+function copyInto(to: Float64Array, from: Float64Array): Float64Array {
+  to.set(from);
+  return to;
 }
 
 /** Signal-to-noise ratio below which a bin is LOW_SNR (RETRIEVAL.md section 7 default). */
@@ -265,8 +272,8 @@ export function clearRetrievalCaches(): void {
 }
 
 /** Retrieves every selected channel of one file. */
-export function retrieveFile(file: LicelFile, fileName: string, ctx: RetrievalContext): ProfileProducts[] {
-  return selectChannels(file, ctx.params.channel, fileName, ctx.station.channels).map((sel) => retrieveChannel(file, fileName, sel, ctx));
+export function retrieveFile(file: LicelFile, fileName: string, ctx: RetrievalContext, buffers: ProductBuffers | null = null): ProfileProducts[] {
+  return selectChannels(file, ctx.params.channel, fileName, ctx.station.channels).map((sel, k) => retrieveChannel(file, fileName, sel, ctx, buffers, k));
 }
 
 interface Boundary {
@@ -448,7 +455,7 @@ function chooseBoundary(s: InversionSetup, x: Float64Array, sigmaX: Float64Array
   return { mode: 'calibration', ref: start, from: start, to: start + 1, betaAerRef: NaN, rcsRef: x[start], lidarConstant: p.lidarConstant, snr: x[start] / sigmaX[start] };
 }
 
-export function retrieveChannel(file: LicelFile, fileName: string, sel: ChannelSelection, ctx: RetrievalContext): ProfileProducts {
+export function retrieveChannel(file: LicelFile, fileName: string, sel: ChannelSelection, ctx: RetrievalContext, buffers: ProductBuffers | null = null, slot = 0): ProfileProducts {
   const { station, params } = ctx;
   const main = file.datasets[sel.photon >= 0 ? sel.photon : sel.analog];
   const other = sel.photon >= 0 && sel.analog >= 0 ? file.datasets[sel.analog] : null;
@@ -478,13 +485,15 @@ export function retrieveChannel(file: LicelFile, fileName: string, sel: ChannelS
   // Read now: the prepared signal lives in the reused workspace.
   const backgroundMean = backgroundBins ? prepared.backgroundMean : NaN;
   const backgroundUnit = prepared.unit;
-  // The products (the caller owns them); everything else lives in the reused workspace.
-  const qc = new Uint8Array(bins);
+  // The products: fresh arrays the caller owns, or the caller's reused buffers (product-buffers.ts);
+  // everything else lives in the reused workspace.
+  const products = productArrays(bins, buffers, slot);
+  const qc = products.qc;
   qc.set(prepared.qc);
 
   // 6-8: overlap, range correction, smoothing.
   const smoothingBins = params.smoothingM > 0 ? Math.max(1, 2 * Math.round(params.smoothingM / binWidthM / 2) + 1) : 1;
-  const x = new Float64Array(bins);
+  const x = products.rcs;
   const { sigmaX, scratch, lidarRatio } = ws;
   lidarRatioProfile(params.lidarRatioSr ?? defaultLidarRatioSr(sel.wavelengthNm), rangeM, lidarRatio);
   const molKey = [elevationDeg.toFixed(3), station.altitude_m, groundM, bins, binWidthM, zeroBin, sel.wavelengthNm, params.molecular.atmosphere, params.molecular.crossSection, params.molecular.lidarRatioSr, ctx.sounding ? 'met' : '', ctx.surface?.pressurePa ?? file.header.pressureHpa, ctx.surface?.temperatureK ?? file.header.temperatureC].join('|');
@@ -523,15 +532,14 @@ export function retrieveChannel(file: LicelFile, fileName: string, sel: ChannelS
 
   // Boundary value and inversion.
   const boundary = chooseBoundary(setup, x, sigmaX, qc, elevationDeg, fileName);
-  const betaAer = new Float64Array(bins);
-  const alphaAer = new Float64Array(bins);
+  const { betaAer, alphaAer } = products;
   invert(setup, x, boundary, lidarRatio, { betaAer, alphaAer }, ws.trace);
   if (boundary.mode === 'calibration') flagRange(qc, QC.FORWARD, boundary.ref, last);
   else flagRange(qc, QC.FORWARD, boundary.ref + 1, last);
   // Uncertainty: seeded Monte Carlo through the whole chain (fixed boundary geometry).
   const mcRuns = ctx.monteCarlo ?? params.monteCarlo;
-  const betaSigma = new Float64Array(bins).fill(NaN);
-  const alphaSigma = new Float64Array(bins).fill(NaN);
+  const betaSigma = products.betaAerSigma.fill(NaN);
+  const alphaSigma = products.alphaAerSigma.fill(NaN);
   if (mcRuns >= 2) monteCarlo(setup, boundary, qc, mcRuns, params.seed, betaSigma, alphaSigma);
   // LOW_SNR: the signal's SNR below 3, or — with Monte Carlo — the product's (|beta_aer| / sigma)
   // below 4: a forward solution amplifies noise with the optical depth while the signal SNR still
@@ -544,8 +552,8 @@ export function retrieveChannel(file: LicelFile, fileName: string, sel: ChannelS
   if (boundary.mode === 'calibration') flagForwardOpticalDepth(alphaAer, rangeM, qc, boundary.ref, last);
 
   // Systematic sensitivity: lidar ratio +/- 10 sr (full inversions), reference value +/- 50% (from the trace).
-  const sensLr = new Float64Array(bins);
-  const sensRef = new Float64Array(bins);
+  const sensLr = products.alphaAerSensLidarRatio;
+  const sensRef = products.alphaAerSensReference;
   const { tmp, lrShifted } = ws;
   for (let k = 0; k < 2; k++) {
     const d = k === 0 ? -10 : 10;
@@ -575,10 +583,7 @@ export function retrieveChannel(file: LicelFile, fileName: string, sel: ChannelS
       sensRef[i] = NaN;
     }
   }
-  const pm10 = new Float64Array(bins);
-  const pm25 = new Float64Array(bins);
-  const pm10Sigma = new Float64Array(bins);
-  const pm25Sigma = new Float64Array(bins);
+  const { pm10, pm25, pm10Sigma, pm25Sigma } = products;
   // Beyond `last` every input is NaN, so PM is too: convert [0, last) only, fill the rest, and give
   // the bins beyond the humidity flag every bin carries.
   const upto = <T extends Float64Array | Uint8Array>(a: T): T => firstBins(a, last);
@@ -607,10 +612,11 @@ export function retrieveChannel(file: LicelFile, fileName: string, sel: ChannelS
     azimuthDeg,
     elevationDeg,
     shots: main.shots,
-    rangeM: rangeM.slice(),
-    heightM: beam.heightM.slice(),
-    lat: beam.latDeg.slice(),
-    lon: beam.lonDeg.slice(),
+    // copies: the geometry arrays are cached per direction
+    rangeM: copyInto(products.rangeM, rangeM),
+    heightM: copyInto(products.heightM, beam.heightM),
+    lat: copyInto(products.lat, beam.latDeg),
+    lon: copyInto(products.lon, beam.lonDeg),
     rcs: x,
     betaAer,
     alphaAer,

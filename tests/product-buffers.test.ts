@@ -56,12 +56,15 @@ describe('ProductBuffers', () => {
     const a = buffers.arrays(0, 100);
     a.pm10.fill(7);
     a.qc.fill(3);
+    expect(a.reused).toBe(false);
     const b = buffers.arrays(0, 100);
     expect(b.pm10).toBe(a.pm10);
-    expect(b.pm10.every((v) => v === 0) && b.qc.every((v) => v === 0)).toBe(true);
+    expect(b.reused).toBe(true);
+    expect(b.pm10[0]).toBe(7); // left as the caller wrote it: the retrieval writes every element
     expect(buffers.arrays(1, 100).pm10).not.toBe(a.pm10);
     const c = buffers.arrays(0, 120);
     expect(c.pm10.length).toBe(120);
     expect(c.qc.length).toBe(120);
+    expect(c.reused).toBe(false);
   });
 });

@@ -8,7 +8,9 @@
  * are written into its arrays instead: **the returned arrays stay valid only until the next call
  * with the same buffers** (and the same slot). Without buffers every call allocates, as before.
  *
- * The arrays handed out are zeroed, exactly like fresh ones, so results do not depend on reuse.
+ * Reused arrays keep what the previous call wrote: `reused` says so, and the retrieval writes every
+ * element of every product, zeroing first the few it accumulates into (tests/product-buffers.test.ts
+ * checks reused against fresh, bit for bit, over a sequence of different retrievals).
  */
 
 /** The Float64 product arrays of one profile, by ProfileProducts field name. */
@@ -31,10 +33,14 @@ export const FLOAT_PRODUCTS = [
 ] as const;
 export type FloatProduct = (typeof FLOAT_PRODUCTS)[number];
 
-export type ProductArrays = Record<FloatProduct, Float64Array> & { qc: Uint8Array };
+export type ProductArrays = Record<FloatProduct, Float64Array> & {
+  qc: Uint8Array;
+  /** False: freshly allocated (zeros); true: reused, holding the previous call's values. */
+  reused: boolean;
+};
 
 function allocate(bins: number): ProductArrays {
-  const arrays = { qc: new Uint8Array(bins) } as ProductArrays;
+  const arrays = { qc: new Uint8Array(bins), reused: false } as ProductArrays;
   for (const name of FLOAT_PRODUCTS) arrays[name] = new Float64Array(bins);
   return arrays;
 }
@@ -44,7 +50,7 @@ export class ProductBuffers {
 
   /**
    * The arrays of slot `slot` (one per profile a call returns: retrieveFile uses 0, 1, ... for its
-   * channels), `bins` long and zeroed. Reallocated when the length changes.
+   * channels), `bins` long: the previous call's (`reused`), or new ones when the length changes.
    */
   arrays(slot: number, bins: number): ProductArrays {
     let a = this.slots[slot];
@@ -53,8 +59,7 @@ export class ProductBuffers {
       this.slots[slot] = a;
       return a;
     }
-    a.qc.fill(0);
-    for (const name of FLOAT_PRODUCTS) a[name].fill(0);
+    a.reused = true;
     return a;
   }
 }

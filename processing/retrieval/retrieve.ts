@@ -488,6 +488,10 @@ export function retrieveChannel(file: LicelFile, fileName: string, sel: ChannelS
   // The products: fresh arrays the caller owns, or the caller's reused buffers (product-buffers.ts);
   // everything else lives in the reused workspace.
   const products = productArrays(bins, buffers, slot);
+  // Every product is written whole below (qc copied, geometry copied, NaN fills, PM over [0, last));
+  // the inversion outputs are read and the sensitivities accumulated before they are: zeros first,
+  // as in fresh arrays.
+  if (products.reused) for (const a of [products.betaAer, products.alphaAer, products.alphaAerSensLidarRatio, products.alphaAerSensReference]) a.fill(0);
   const qc = products.qc;
   qc.set(prepared.qc);
 
@@ -636,7 +640,7 @@ export function retrieveChannel(file: LicelFile, fileName: string, sel: ChannelS
     snr: boundary.snr,
     backgroundMean,
     backgroundUnit,
-    lidarConstant: boundary.mode === 'calibration' ? NaN : lidarConstantFromSolution(x, rangeM, mol.betaMol, params.molecular.lidarRatioSr, betaAer, alphaAer, qc, fullOverlapBin, Math.min(boundary.ref, last)),
+    lidarConstant: boundary.mode === 'calibration' ? NaN : lidarConstantFromSolution(x, rangeM, mol.betaMol, params.molecular.lidarRatioSr, betaAer, alphaAer, qc, fullOverlapBin, Math.min(boundary.ref, last), ws.scratch),
     reference: { mode: boundary.mode, fromM: rangeM[boundary.from], toM: rangeM[Math.min(boundary.to, bins) - 1], rangeM: rangeM[boundary.ref], betaAer: boundary.betaAerRef },
     effectiveResolutionM: smoothingBins * binWidthM,
     paramsId: ctx.paramsId,
@@ -677,6 +681,7 @@ export function flagForwardOpticalDepth(alphaAer: Float64Array, rangeM: Float64A
  * product. The two-way transmission T^2 integrates alpha_aer + alpha_mol by the trapezoid rule from
  * bin `from`, below which the aerosol extinction is taken equal to that at `from` (the assumption of
  * the calibrated forward solution, klett.ts calibratedBoundary, so the two are each other's inverse).
+ * `scratch` (>= to - from long, overwritten) saves an allocation.
  */
 export function lidarConstantFromSolution(
   x: Float64Array,
@@ -688,10 +693,11 @@ export function lidarConstantFromSolution(
   qc: Uint8Array,
   from: number,
   to: number,
+  scratch?: Float64Array,
 ): number {
   if (!(from >= 0 && to > from && to <= x.length)) return NaN;
   if (!(Number.isFinite(alphaAer[from]) && rangeM[from] > 0)) return NaN;
-  const ratios = new Float64Array(to - from);
+  const ratios = scratch && scratch.length >= to - from ? scratch : new Float64Array(to - from);
   let n = 0;
   let tau = molecularOpticalDepth(rangeM, betaMol, molecularLidarRatioSr, from) + alphaAer[from] * rangeM[from];
   let prevAlpha = alphaAer[from] + molecularLidarRatioSr * betaMol[from];

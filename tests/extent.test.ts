@@ -107,6 +107,23 @@ describe('recordExtent (on the raw counts, before any processing)', () => {
     expect(end).toBeLessThan(200 + 3700);
   });
 
+  it("counts the background estimate's own error: a pre-trigger mean 3-4 sigma low does not carry the extent far into the noise", () => {
+    // Night-time 1064 nm counting as in the benchmark: 3.0 counts per bin of sky background, estimated
+    // from 200 pre-trigger bins (sigma of the mean sqrt(3 / 200) = 0.12 counts). With the records
+    // below the estimate comes out 2.51-2.67 (2.7-4 sigma low), and each 64-bin window of pure
+    // background sums 64 x 0.33-0.49 = 21-31 counts "above" it against a Poisson sigma of 14: without
+    // the estimate's own error (64^2 x 3 / 200 of variance) chance windows pass SNR 4 out to bin
+    // 8000-14400 (measured); with it the extent ends with the return.
+    for (const seed of [1, 7, 9]) {
+      const rng = createRng(seed);
+      const noisy = Uint32Array.from({ length: bins }, (_, i) => (i < 200 ? rng.poisson(2.72) : rng.poisson(3 + 2e3 * Math.exp(-(i - 200) / 300))));
+      const end = recordExtent({ datasets: [{ raw: noisy }] } as unknown as LicelFile, sel, bins, [0, 200]);
+      // the return falls to ~0.3 counts per bin (window SNR ~1.4) at i - 200 = 300 ln(2e3 / 0.3) ~ 2640
+      expect(end, `seed ${seed}`).toBeGreaterThan(200 + 1500);
+      expect(end, `seed ${seed}`).toBeLessThan(200 + 3200);
+    }
+  });
+
   it('the whole record without a background window, or with one in the far half (it must be prepared)', () => {
     expect(recordExtent(file, sel, bins, null)).toBe(bins);
     expect(recordExtent(file, sel, bins, [14400, 16000])).toBe(bins);

@@ -6,7 +6,9 @@
  * products there (they read NaN, flagged LOW_SNR), which saves most of its work on long records.
  *
  * Test: windows of WINDOW_BINS bins, every WINDOW_BINS / 2, with the aggregate signal-to-noise ratio
- * sum(X) / sqrt(sum(sigma^2)) (X the range-corrected signal, sigma its per-bin noise). The extent ends
+ * sum(X) / sqrt(sum(sigma^2) + n^2 sigma_b^2) (X the range-corrected signal, sigma its per-bin noise,
+ * sigma_b the error of the background level subtracted from all n bins of the window, when the caller
+ * knows it: recordExtent, from the spread of the background window). The extent ends
  * MARGIN_BINS past the last window at or above MIN_WINDOW_SNR. Pure noise gives a window SNR ~ N(0, 1):
  * 4 is passed by chance with probability 3e-5 per window (a lucky window only keeps more bins, never
  * fewer). A bin that could carry a valid product has SNR >= 3 by itself (the LOW_SNR rule), so its
@@ -35,9 +37,10 @@ export const EXTENT_MARGIN_BINS = 64;
  * header for the windows and the test). One past the last bin of [from, to) that may hold signal,
  * plus the margin; `from` when no window does. Each window is summed as two halves, and the upper
  * half of a window is the lower half of the one before it (windows step down by half their width),
- * so every bin is read once.
+ * so every bin is read once. `offsetVariance`: the variance of the background level subtracted from
+ * every bin (an error of it shifts a window's sum by n times that error, n the window's bins).
  */
-export function extentFromWindows(from: number, to: number, stats: (start: number, stop: number) => { sum: number; variance: number }): number {
+export function extentFromWindows(from: number, to: number, stats: (start: number, stop: number) => { sum: number; variance: number }, offsetVariance = 0): number {
   const w = EXTENT_WINDOW_BINS;
   const step = w / 2;
   let end = -1;
@@ -63,6 +66,8 @@ export function extentFromWindows(from: number, to: number, stats: (start: numbe
       sum += carrySum;
       variance += carryVariance;
     }
+    // An error of the subtracted background level is the same in every bin of the window.
+    variance += (stop - start) * (stop - start) * offsetVariance;
     if (variance > 0 && sum >= EXTENT_MIN_WINDOW_SNR * Math.sqrt(variance)) {
       end = stop;
       break;

@@ -202,7 +202,8 @@ export function recordExtent(file: LicelFile, sel: ChannelSelection, bins: numbe
     acc.variance = poisson ? v : spread * spread * (stop - start);
     return acc;
   };
-  return Math.max(to, extentFromWindows(to, bins, stats));
+  // The mean of n background bins is itself uncertain by spread^2 / n (Poisson: ~ mean / n).
+  return Math.max(to, extentFromWindows(to, bins, stats, n > 1 ? (spread * spread) / n : 0));
 }
 
 /**

@@ -118,8 +118,14 @@ export function pblHeight(heightM: Float64Array, rcs: Float64Array, qc: Uint8Arr
   if (!(opts.minHeightM < opts.maxHeightM)) throw new LidarError('LIDAR_ERR_BAD_VALUE', `invalid PBL search range: ${opts.minHeightM} .. ${opts.maxHeightM} m`, { field: 'minHeightM' });
   if (dilations.length === 0) throw new LidarError('LIDAR_ERR_BAD_VALUE', 'invalid PBL dilations: none given', { field: 'dilationsM' });
   for (const a of dilations) if (!(a > 0 && Number.isFinite(a))) throw new LidarError('LIDAR_ERR_BAD_VALUE', `invalid PBL dilation: ${a} m`, { field: 'dilationsM' });
+  const aMax = Math.max(...dilations);
+  const aMin = Math.min(...dilations);
+  // The axis must rise wherever the transform reads it: up to the first bin above the search range's
+  // top plus the widest half window (a vertical record runs on far above; nothing there is read).
+  const readTopM = opts.maxHeightM + aMax / 2;
   for (let i = 1; i < n; i++) {
     if (!(heightM[i] > heightM[i - 1])) throw new LidarError('LIDAR_ERR_BAD_VALUE', `invalid height axis: ${heightM[i]} m at bin ${i} is not above ${heightM[i - 1]} m`, { field: 'heightM' });
+    if (heightM[i] > readTopM) break;
   }
   if (n < 5) return { ...NONE };
 
@@ -163,8 +169,6 @@ export function pblHeight(heightM: Float64Array, rcs: Float64Array, qc: Uint8Arr
   };
 
   // Candidate centres b: bins inside the search range whose widest window lies on valid data.
-  const aMax = Math.max(...dilations);
-  const aMin = Math.min(...dilations);
   let b0 = 0;
   while (b0 < n && heightM[b0] < opts.minHeightM) b0++;
   let b1 = b0;
@@ -181,7 +185,9 @@ export function pblHeight(heightM: Float64Array, rcs: Float64Array, qc: Uint8Arr
   const rawMin = ws.rawMin.subarray(0, nb).fill(NaN);
   const meanXMin = ws.meanXMin.subarray(0, nb).fill(NaN);
   // Search pointers (largest j with h[j] <= z) for the lower edge, centre and upper edge of each dilation.
-  const ptr = ws.ptr.subarray(0, 3 * (nd + 1)).fill(0);
+  // Every edge any window asks for lies at or above the lowest centre's widest lower edge: all
+  // pointers start from there (one walk up the record instead of one per pointer).
+  const ptr = ws.ptr.subarray(0, 3 * (nd + 1)).fill(advance(heightM, 0, heightM[b0] - aMax / 2));
   const lowest = heightM[0];
   const highest = heightM[n - 1];
   for (let k = 0; k < nb; k++) {

@@ -491,7 +491,8 @@ export function retrieveChannel(file: LicelFile, fileName: string, sel: ChannelS
   // Every product is written whole below (qc copied, geometry copied, NaN fills, PM over [0, last));
   // the inversion outputs are read and the sensitivities accumulated before they are: zeros first,
   // as in fresh arrays.
-  if (products.reused) for (const a of [products.betaAer, products.alphaAer, products.alphaAerSensLidarRatio, products.alphaAerSensReference]) a.fill(0);
+  // Zeros over the prepared range [0, end) suffice: the masks fill NaN from `last` (<= end) on.
+  if (products.reused) for (const a of [products.betaAer, products.alphaAer, products.alphaAerSensLidarRatio, products.alphaAerSensReference]) a.fill(0, 0, end);
   const qc = products.qc;
   qc.set(prepared.qc);
 

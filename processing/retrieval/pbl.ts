@@ -157,14 +157,19 @@ export function pblHeight(heightM: Float64Array, rcs: Float64Array, qc: Uint8Arr
       bad[i + 1] = bad[i] + (ok ? 0 : 1);
     }
     if (xTo > xDone) xDone = xTo;
+    // The running sum in locals: a captured variable written per bin would box every value.
+    let s = sum;
+    let cs = comp;
     for (let i = cDone; i <= top; i++) {
       const term = 0.5 * (x[i] + x[i - 1]) * (heightM[i] - heightM[i - 1]);
-      const t = sum + term;
-      comp += Math.abs(sum) >= Math.abs(term) ? sum - t + term : term - t + sum;
-      sum = t;
-      c[i] = sum + comp;
+      const t = s + term;
+      cs += Math.abs(s) >= Math.abs(term) ? s - t + term : term - t + s;
+      s = t;
+      c[i] = s + cs;
       d2[i + 1] = d2[i] + (i + 1 < n ? Math.abs(x[i + 1] - 2 * x[i] + x[i - 1]) : 0);
     }
+    sum = s;
+    comp = cs;
     if (top + 1 > cDone) cDone = top + 1;
   };
 

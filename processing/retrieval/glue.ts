@@ -195,8 +195,10 @@ export function kthSmallest(a: Float64Array, n: number, k: number): number {
 /** Bins per block of the running-mean bounds (> SELECT_BINS / 2, so a bin's window lies within its block and the two next to it). */
 const BOUND_BLOCK = 8;
 /**
- * Margin on the running mean's bounds: the recursive sum of <= SELECT_BINS terms is within
- * (SELECT_BINS - 1) eps sum|x| of the exact one (Higham 2002, eq. 4.4), far below 1e-12 max|x|.
+ * Margin on the running mean's bounds: a window sum made of <= SELECT_BINS + 2 BOUND_BLOCK additions
+ * and subtractions of values <= max|x| (summed afresh at each block start, then slid) is within
+ * ~(SELECT_BINS + 2 BOUND_BLOCK) eps SELECT_BINS max|x| of the exact one (Higham 2002, eq. 4.4), far
+ * below 1e-12 max|x|.
  */
 const BOUND_MARGIN = 1e-12;
 
@@ -258,6 +260,12 @@ function fitThroughOrigin(an: Float64Array, pc: Float64Array, from: number, to: 
   smooth.fill(Infinity, 0, to - from); // Infinity: not computed yet (a computed mean is finite or NaN)
   let a = prev.scale;
   let result = { scale: NaN, scaleSigma: NaN, n: 0 };
+  // The running mean's window sum is carried from bin to bin within a block (add the bin entering,
+  // drop the one leaving) and summed afresh at each block's first bin: at most SELECT_BINS +
+  // BOUND_BLOCK additions since the last fresh sum, well within BOUND_MARGIN.
+  let runAt = -1; // the bin whose window the sum below holds (-1: none)
+  let runSum = 0;
+  let runCount = 0;
   for (let pass = 0; pass < 2; pass++) {
     const sy = new CompensatedSum();
     const sx = new CompensatedSum();
@@ -275,15 +283,29 @@ function fitThroughOrigin(an: Float64Array, pc: Float64Array, from: number, to: 
         if (!Number.isFinite(x) || !Number.isFinite(y)) continue;
         let mean = smooth[i - from];
         if (mean === Infinity) {
-          let sum = 0;
-          let m = 0;
-          for (let j = Math.max(from, i - half), jTo = Math.min(to - 1, i + half); j <= jTo; j++) {
-            if (Number.isFinite(an[j])) {
-              sum += an[j];
-              m++;
+          if (runAt === i - 1 && (i - from) % BOUND_BLOCK !== 0) {
+            const leaving = i - 1 - half;
+            const entering = i + half;
+            if (leaving >= from && Number.isFinite(an[leaving])) {
+              runSum -= an[leaving];
+              runCount--;
+            }
+            if (entering <= to - 1 && Number.isFinite(an[entering])) {
+              runSum += an[entering];
+              runCount++;
+            }
+          } else {
+            runSum = 0;
+            runCount = 0;
+            for (let j = Math.max(from, i - half), jTo = Math.min(to - 1, i + half); j <= jTo; j++) {
+              if (Number.isFinite(an[j])) {
+                runSum += an[j];
+                runCount++;
+              }
             }
           }
-          mean = m > 0 ? sum / m : NaN;
+          runAt = i;
+          mean = runCount > 0 ? runSum / runCount : NaN;
           smooth[i - from] = mean;
         }
         const selector = a * mean;

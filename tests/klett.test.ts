@@ -160,6 +160,26 @@ describe('fernald: analytic profiles (trapezoid forward model)', () => {
     for (let i = 0; i < ref; i++) expect(Number.isFinite(out.betaAer[i])).toBe(true); // backward is unaffected
   });
 
+  it('outEnd: NaN on [to, outEnd), nothing written from outEnd on, the solution itself unchanged (fernald and the calibrated one, also without a solution)', () => {
+    const s = synthetic({ bins: 3000, binWidthM: 3.75, alphaAer: layered, lidarRatio: constantS });
+    const ref = binAt(s.rangeM, 7000);
+    const runs: Array<[string, (inp: FernaldInput, out: FernaldOutput) => void]> = [
+      ['fernald', (inp, out) => fernald(inp, ref, 0, s.rcs[ref], out)],
+      ['fernaldCalibrated', (inp, out) => fernaldCalibrated(inp, C, 100, out)],
+      ['fernaldCalibrated, no boundary solution', (inp, out) => fernaldCalibrated(inp, C / 1e4, 100, out)],
+    ];
+    for (const [label, run] of runs) {
+      const whole = output(3000);
+      run(input(s, 10, 2000), whole);
+      expect(Number.isNaN(whole.betaAer[500]), label).toBe(label.includes('no boundary'));
+      const part = { betaAer: new Float64Array(3000).fill(7), alphaAer: new Float64Array(3000).fill(7) };
+      run({ ...input(s, 10, 2000), outEnd: 2500 }, part);
+      for (let i = 0; i < 2500; i++) expect(Object.is(part.betaAer[i], whole.betaAer[i]) && Object.is(part.alphaAer[i], whole.alphaAer[i]), `${label}, bin ${i}`).toBe(true);
+      expect(Number.isNaN(part.betaAer[2499]) && Number.isNaN(part.alphaAer[2000])).toBe(true);
+      expect(part.betaAer.subarray(2500).every((v) => v === 7) && part.alphaAer.subarray(2500).every((v) => v === 7), label).toBe(true);
+    }
+  });
+
   it('is invariant to the signal unit (X and X(ref) scaled together)', () => {
     const s = synthetic({ bins: 1000, binWidthM: 7.5, alphaAer: layered, lidarRatio: rampS });
     const ref = 900;

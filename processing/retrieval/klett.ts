@@ -50,6 +50,18 @@ export interface FernaldInput {
   from: number;
   /** Last bin to compute (exclusive); bins outside [from, to) are set to NaN in the output. */
   to: number;
+  /**
+   * Optional: the output is written only below this bin (>= to): NaN on [0, from) and [to, outEnd),
+   * nothing from outEnd on. For callers that read [0, outEnd) only (the retrieval chain stops at
+   * the signal's extent: on a long record most of the output would be NaN written for nothing).
+   * Default: the whole output.
+   */
+  outEnd?: number;
+}
+
+/** One past the last output bin an inversion writes (see FernaldInput.outEnd). */
+function outputEnd(input: FernaldInput, out: FernaldOutput): number {
+  return input.outEnd === undefined ? out.betaAer.length : Math.min(out.betaAer.length, Math.max(input.to, input.outEnd));
 }
 
 export interface FernaldOutput {
@@ -200,8 +212,9 @@ function boundary(input: FernaldInput, ref: number, betaAerRef: number, rcsRef: 
   const { betaAer, alphaAer } = out;
   betaAer.fill(NaN, 0, from);
   alphaAer.fill(NaN, 0, from);
-  betaAer.fill(NaN, to);
-  alphaAer.fill(NaN, to);
+  const outEnd = outputEnd(input, out);
+  betaAer.fill(NaN, to, outEnd);
+  alphaAer.fill(NaN, to, outEnd);
   betaAer[ref] = betaAerRef;
   alphaAer[ref] = sRef * betaAerRef;
   return rcsRef / betaRef;
@@ -318,8 +331,8 @@ export function fernaldCalibrated(
   checkInput(input, out);
   const b = calibratedBoundary(input, lidarConstant, start);
   if (!b.converged) {
-    out.betaAer.fill(NaN);
-    out.alphaAer.fill(NaN);
+    out.betaAer.fill(NaN, 0, outputEnd(input, out));
+    out.alphaAer.fill(NaN, 0, outputEnd(input, out));
     return { transmission2AtStart: NaN, iterations: b.iterations };
   }
   fernald(input, start, b.betaAerStart, input.rcs[start], out, trace);

@@ -354,6 +354,8 @@ function fernaldInput(s: InversionSetup, x: Float64Array, lidarRatio: Float64Arr
   input.lidarRatioSr = lidarRatio;
   input.from = s.first;
   input.to = s.last;
+  // The chain reads inversion outputs on [0, last) only (the products are masked NaN beyond).
+  input.outEnd = s.last;
   return input;
 }
 
@@ -384,8 +386,8 @@ function invertReference(s: InversionSetup, x: Float64Array, b: Boundary, factor
     checkTrace(trace, b.ref, x[b.ref]);
     const cb = calibratedBoundary(input, b.lidarConstant * (factor === 0.5 ? 0.9 : 1.1), b.ref);
     if (!cb.converged) {
-      out.betaAer.fill(NaN);
-      out.alphaAer.fill(NaN);
+      out.betaAer.fill(NaN, 0, s.last);
+      out.alphaAer.fill(NaN, 0, s.last);
     } else if (trace.ref < 0) fernaldCalibrated(input, b.lidarConstant * (factor === 0.5 ? 0.9 : 1.1), b.ref, out); // the main boundary had no solution
     else fernaldRescaled(input, trace, cb.betaAerStart, out);
     return;
@@ -543,8 +545,9 @@ export function retrieveChannel(file: LicelFile, fileName: string, sel: ChannelS
   else flagRange(qc, QC.FORWARD, boundary.ref + 1, last);
   // Uncertainty: seeded Monte Carlo through the whole chain (fixed boundary geometry).
   const mcRuns = ctx.monteCarlo ?? params.monteCarlo;
-  const betaSigma = products.betaAerSigma.fill(NaN);
-  const alphaSigma = products.alphaAerSigma.fill(NaN);
+  // NaN over the prepared range (the LOW_SNR test below reads it; the masks fill NaN from `last` on).
+  const betaSigma = products.betaAerSigma.fill(NaN, 0, end);
+  const alphaSigma = products.alphaAerSigma.fill(NaN, 0, end);
   if (mcRuns >= 2) monteCarlo(setup, boundary, qc, mcRuns, params.seed, betaSigma, alphaSigma);
   // LOW_SNR: the signal's SNR below 3, or — with Monte Carlo — the product's (|beta_aer| / sigma)
   // below 4: a forward solution amplifies noise with the optical depth while the signal SNR still
@@ -780,7 +783,7 @@ function monteCarlo(s: InversionSetup, b: Boundary, qc: Uint8Array, runs: number
   // A bin where any realisation has no finite solution (the forward solution's denominator crossed
   // zero) is unstable: its uncertainty is unbounded.
   unstable.fill(0);
-  const end = s.end;
+  const { end, last } = s;
   const signalOptions = { bins, end, backgroundBins: s.backgroundBins, deadTimeNs: s.ctx.params.deadTimeNs, deadTimeModel: s.ctx.params.deadTimeModel, glue: s.ctx.params.glue };
   for (let k = 1; k <= runs; k++) {
     if (pcDs && rawPc) for (let i = 0; i < end; i++) rawPc[i] = rng.poisson(pcDs.raw[i]);
@@ -794,10 +797,11 @@ function monteCarlo(s: InversionSetup, b: Boundary, qc: Uint8Array, runs: number
       // A realisation with no solution at all (e.g. the noise broke the glue fit and left the
       // calibration start bin empty): every bin is unstable.
       if (!(e instanceof LidarError)) throw e;
-      out.betaAer.fill(NaN);
-      out.alphaAer.fill(NaN);
+      out.betaAer.fill(NaN, 0, last);
+      out.alphaAer.fill(NaN, 0, last);
     }
-    for (let i = 0; i < bins; i++) {
+    // The inversions write [0, last) only (beyond it the products are NaN).
+    for (let i = 0; i < last; i++) {
       const vb = out.betaAer[i];
       const va = out.alphaAer[i];
       if (!Number.isFinite(vb) || !Number.isFinite(va)) {
@@ -812,7 +816,7 @@ function monteCarlo(s: InversionSetup, b: Boundary, qc: Uint8Array, runs: number
       m2A[i] += da * (va - meanA[i]);
     }
   }
-  for (let i = 0; i < bins; i++) {
+  for (let i = 0; i < last; i++) {
     betaSigma[i] = unstable[i] ? Infinity : Math.sqrt(m2B[i] / (runs - 1));
     alphaSigma[i] = unstable[i] ? Infinity : Math.sqrt(m2A[i] / (runs - 1));
     if ((qc[i] & QC_NO_PRODUCT) !== 0) {

@@ -73,20 +73,23 @@ describe('extentFromWindows', () => {
       // integer values: sums are exact in any order, so the two must agree exactly
       const x = Float64Array.from({ length: n }, (_, i) => Math.round((i < edge ? level : 0) * 4 + 2 * rng.normal()));
       let read = 0;
-      const acc = { sum: 0, variance: 0 };
-      const got = extentFromWindows(from, n, (start, stop) => {
-        let sum = 0;
-        for (let i = start; i < stop; i++) sum += x[i] / 4;
-        read += stop - start;
-        acc.sum = sum;
-        acc.variance = (stop - start) * 1;
-        return acc;
+      const got = extentFromWindows(from, n, (start, stop, size, sums, variances) => {
+        for (let q = 0, hi = stop; hi > start; q++, hi -= size) {
+          const lo = Math.max(start, hi - size);
+          let sum = 0;
+          for (let i = lo; i < hi; i++) sum += x[i] / 4;
+          read += hi - lo;
+          sums[q] = sum;
+          variances[q] = hi - lo;
+        }
       });
       const xs = x.map((v) => v / 4);
       expect(got, `trial ${trial}: n ${n}, from ${from}, edge ${edge}`).toBe(direct(xs, from, n));
       // once, except the last window when clamped at `from` (it overlaps the one before by more than half)
       expect(read).toBeLessThanOrEqual(n - from + EXTENT_WINDOW_BINS);
     }
+    expect(extentFromWindows(10, 10, () => undefined)).toBe(10);
+    expect(extentFromWindows(10, 5, () => undefined)).toBe(10);
   });
 });
 

@@ -32,59 +32,63 @@ export const EXTENT_MIN_WINDOW_SNR = 4;
 export const EXTENT_MARGIN_BINS = 64;
 
 /**
- * The extent from window sums: `stats(start, stop)` returns the sum of the background-subtracted
- * signal over bins [start, stop) and sets `variance` to the sum of their noise variances (see the
- * header for the windows and the test). One past the last bin of [from, to) that may hold signal,
- * plus the margin; `from` when no window does. Each window is summed as two halves, and the upper
- * half of a window is the lower half of the one before it (windows step down by half their width),
- * so every bin is read once. `offsetVariance`: the variance of the background level subtracted from
- * every bin (an error of it shifts a window's sum by n times that error, n the window's bins).
+ * Sums per block for `extentFromWindows`: blocks of `size` bins counted down from `stop` (block q is
+ * [max(start, stop - (q + 1) size), stop - q size)), each summed in increasing bin order: into
+ * `sums[q]` the background-subtracted signal, into `variances[q]` its noise variance.
  */
-export function extentFromWindows(from: number, to: number, stats: (start: number, stop: number) => { sum: number; variance: number }, offsetVariance = 0): number {
+export type BlockSums = (start: number, stop: number, size: number, sums: Float64Array, variances: Float64Array) => void;
+
+/** Blocks summed per `BlockSums` call. */
+const BATCH_BLOCKS = 64;
+const batchSums = new Float64Array(BATCH_BLOCKS);
+const batchVariances = new Float64Array(BATCH_BLOCKS);
+
+/**
+ * The extent from block sums (see the header for the windows and the test): one past the last bin of
+ * [from, to) that may hold signal, plus the margin; `from` when no window does. The windows of
+ * WINDOW_BINS step down from `to` by half their width, so each is two blocks of half a window and
+ * shares one with the window before: every bin is summed once, a batch of blocks per `blockSums`
+ * call. The last window, where the steps reach `from`, is [from, from + WINDOW_BINS) (or [from, to)
+ * on a range shorter than a window). `offsetVariance`: the variance of the background level
+ * subtracted from every bin (an error of it shifts a window's sum by n times that error, n the
+ * window's bins).
+ */
+export function extentFromWindows(from: number, to: number, blockSums: BlockSums, offsetVariance = 0): number {
+  if (!(to > from)) return from;
   const w = EXTENT_WINDOW_BINS;
-  const step = w / 2;
-  let end = -1;
-  // From the far end down: the first window with signal decides.
-  let start = Math.max(from, to - w);
-  // Sums over the upper half of the current window, carried from the window before (NaN: none).
-  let carrySum = NaN;
-  let carryVariance = NaN;
-  for (;;) {
-    const stop = Math.min(to, start + w);
-    const mid = Math.min(stop, start + step);
-    const lower = stats(start, mid);
-    const lowerSum = lower.sum;
-    const lowerVariance = lower.variance;
-    let sum = lowerSum;
-    let variance = lowerVariance;
-    if (mid < stop) {
-      if (carrySum !== carrySum) {
-        const upper = stats(mid, stop);
-        carrySum = upper.sum;
-        carryVariance = upper.variance;
-      }
-      sum += carrySum;
-      variance += carryVariance;
-    }
+  const size = w / 2;
+  const passes = (sum: number, variance: number, bins: number): boolean => {
     // An error of the subtracted background level is the same in every bin of the window.
-    variance += (stop - start) * (stop - start) * offsetVariance;
-    if (variance > 0 && sum >= EXTENT_MIN_WINDOW_SNR * Math.sqrt(variance)) {
-      end = stop;
-      break;
-    }
-    if (start === from) break;
-    if (start - step >= from) {
-      // The next window [start - step, start + step): its upper half is this window's lower half.
-      start -= step;
-      carrySum = lowerSum;
-      carryVariance = lowerVariance;
-    } else {
-      start = from;
-      carrySum = NaN;
-      carryVariance = NaN;
+    const v = variance + bins * bins * offsetVariance;
+    return v > 0 && sum >= EXTENT_MIN_WINDOW_SNR * Math.sqrt(v);
+  };
+  // Whole blocks from the far end; window k = blocks k + 1 (lower) and k (upper).
+  const blocks = Math.floor((to - from) / size);
+  let upperSum = 0;
+  let upperVariance = 0;
+  for (let base = 0; blocks >= 2 && base < blocks; base += BATCH_BLOCKS) {
+    const count = Math.min(BATCH_BLOCKS, blocks - base);
+    blockSums(to - size * (base + count), to - size * base, size, batchSums, batchVariances);
+    for (let q = 0; q < count; q++) {
+      const j = base + q;
+      if (j > 0 && passes(batchSums[q] + upperSum, batchVariances[q] + upperVariance, w)) return Math.min(to, to - size * (j - 1) + EXTENT_MARGIN_BINS);
+      upperSum = batchSums[q];
+      upperVariance = batchVariances[q];
     }
   }
-  return end < 0 ? from : Math.min(to, end + EXTENT_MARGIN_BINS);
+  // The last window starts at `from` unless the steps landed there.
+  if (blocks >= 2 && (to - from) % size === 0) return from;
+  const stop = Math.min(to, from + w);
+  const mid = Math.min(stop, from + size);
+  blockSums(from, mid, mid - from, batchSums, batchVariances);
+  let sum = batchSums[0];
+  let variance = batchVariances[0];
+  if (mid < stop) {
+    blockSums(mid, stop, stop - mid, batchSums, batchVariances);
+    sum += batchSums[0];
+    variance += batchVariances[0];
+  }
+  return passes(sum, variance, stop - from) ? Math.min(to, stop + EXTENT_MARGIN_BINS) : from;
 }
 
 /**
@@ -92,20 +96,20 @@ export function extentFromWindows(from: number, to: number, stats: (start: numbe
  * NaN X or sigma bins count as neither signal nor noise.
  */
 export function signalExtent(x: Float64Array, sigma: Float64Array, from: number, to: number): number {
-  const acc = { sum: 0, variance: 0 };
-  return extentFromWindows(from, to, (start, stop) => {
-    let sum = 0;
-    let variance = 0;
-    for (let i = start; i < stop; i++) {
-      const v = x[i];
-      const s = sigma[i];
-      if (v === v && s === s) {
-        sum += v;
-        variance += s * s;
+  return extentFromWindows(from, to, (start, stop, size, sums, variances) => {
+    for (let q = 0, hi = stop; hi > start; q++, hi -= size) {
+      let sum = 0;
+      let variance = 0;
+      for (let i = Math.max(start, hi - size); i < hi; i++) {
+        const v = x[i];
+        const s = sigma[i];
+        if (v === v && s === s) {
+          sum += v;
+          variance += s * s;
+        }
       }
+      sums[q] = sum;
+      variances[q] = variance;
     }
-    acc.sum = sum;
-    acc.variance = variance;
-    return acc;
   });
 }

@@ -33,6 +33,7 @@ const WORDWISE_MIN_BINS = 64;
  * 16380-bin record) go four bins at a time through a 32-bit view of the aligned middle.
  */
 export function flagRange(qc: Uint8Array, flag: number, from: number, to = qc.length): void {
+  if ((flag & 0xff) === 0) return; // e.g. the humidity flag at RH <= 0.9
   const end = Math.min(to, qc.length);
   let i = Math.max(0, from);
   if (end - i >= WORDWISE_MIN_BINS) {

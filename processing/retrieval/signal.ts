@@ -10,7 +10,7 @@ import type { StationChannel } from '../station.js';
 import { physicalValues } from '../licel/physical.js';
 import { backgroundStats, deadTimeCorrect, shiftBins } from './preprocess.js';
 import { glue, type GlueResult } from './glue.js';
-import { extentFromWindows, firstBins, signalExtent } from './extent.js';
+import { extentFromWindows, firstBins, signalExtent, type BlockSums } from './extent.js';
 import { QC } from './qc.js';
 
 /** The datasets one retrieval profile uses: an analog and/or a photon-counting dataset of one wavelength. */
@@ -189,21 +189,23 @@ export function recordExtent(file: LicelFile, sel: ChannelSelection, bins: numbe
   const poisson = sel.photon >= 0;
   if (!poisson && !(spread > 0)) return bins;
   // Noise variance per bin: the counts themselves (Poisson), or the background spread squared.
-  const acc = { sum: 0, variance: 0 };
-  const stats = (start: number, stop: number) => {
-    let s = 0;
-    let v = 0;
-    for (let i = start; i < stop; i++) {
-      const r = raw[i];
-      s += r;
-      v += Math.max(r, 1); // (branch-free: twice as fast as a conditional on noisy counts)
+  const blockSums: BlockSums = (start, stop, size, sums, variances) => {
+    for (let q = 0, hi = stop; hi > start; q++, hi -= size) {
+      const lo = Math.max(start, hi - size);
+      let s = 0;
+      let zeros = 0;
+      for (let i = lo; i < hi; i++) {
+        const r = raw[i];
+        s += r;
+        zeros += +(r === 0); // (branch-free; Math.max on the counts costs twice the loop)
+      }
+      sums[q] = s - mean * (hi - lo);
+      // Poisson: the sum of max(count, 1) (a 0 count still has a variance of ~1), exact in integers.
+      variances[q] = poisson ? s + zeros : spread * spread * (hi - lo);
     }
-    acc.sum = s - mean * (stop - start);
-    acc.variance = poisson ? v : spread * spread * (stop - start);
-    return acc;
   };
   // The mean of n background bins is itself uncertain by spread^2 / n (Poisson: ~ mean / n).
-  return Math.max(to, extentFromWindows(to, bins, stats, n > 1 ? (spread * spread) / n : 0));
+  return Math.max(to, extentFromWindows(to, bins, blockSums, n > 1 ? (spread * spread) / n : 0));
 }
 
 /**

@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { retrieveFile, type ProfileProducts } from '../processing/retrieval/retrieve.js';
 import { FLOAT_PRODUCTS, ProductBuffers } from '../processing/retrieval/product-buffers.js';
 import { caseContext, identityCases } from '../scripts/bench/cases.js';
-import { fixtureFile } from './retrieval-truth.js';
+import { contextFor, fixtureFile, readTruth } from './retrieval-truth.js';
+import { getScenario } from '../processing/simulate/scenarios.js';
 
 /** First difference between two profiles' arrays (bit for bit, NaN equal to NaN), or null. */
 function firstDifference(a: ProfileProducts, b: ProfileProducts): string | null {
@@ -49,6 +50,27 @@ describe('ProductBuffers', () => {
       }
     }
     expect(profiles).toBeGreaterThan(20);
+  });
+
+  it('a call that fails half-way leaves the buffers as if unknown: the next one fills its NaN whole', () => {
+    // Summer verticals: the morning's record holds signal further (to its end) than the afternoon's.
+    // The morning one fails after its products were set up (calibration mode without a lidar
+    // constant); the afternoon one succeeds before and after it.
+    const scenario = 'sofia-summer-convective';
+    const truth = readTruth(scenario);
+    const verticals = truth.profiles.filter((p) => p.elevation_deg === 90).map((p) => p.file);
+    const [morning, afternoon] = [verticals[0], verticals[verticals.length - 1]];
+    const ctx = contextFor(getScenario(scenario), truth, {}, 0);
+    const failing = contextFor(getScenario(scenario), truth, { reference: { mode: 'calibration' } }, 0);
+    const file = fixtureFile(scenario, afternoon);
+    const lastPrepared = (p: ProfileProducts) => p.rcs.findLastIndex((v) => Number.isFinite(v));
+    const buffers = new ProductBuffers();
+    const before = lastPrepared(retrieveFile(file, afternoon, ctx, buffers)[0]);
+    expect(lastPrepared(retrieveFile(fixtureFile(scenario, morning), morning, ctx)[0])).toBeGreaterThan(before + 50); // what makes the test
+    expect(() => retrieveFile(fixtureFile(scenario, morning), morning, failing, buffers)).toThrow(/lidar_constant/);
+    const fresh = retrieveFile(file, afternoon, ctx);
+    const reused = retrieveFile(file, afternoon, ctx, buffers);
+    for (let k = 0; k < fresh.length; k++) expect(firstDifference(reused[k], fresh[k]), `profile ${k}`).toBeNull();
   });
 
   it('returns the same memory on the next call (valid until then), one slot per profile of a call, re-sized with the record', () => {

@@ -9,8 +9,10 @@
  * with the same buffers** (and the same slot). Without buffers every call allocates, as before.
  *
  * Reused arrays keep what the previous call wrote: `reused` says so, and the retrieval writes every
- * element of every product, zeroing first the few it accumulates into (tests/product-buffers.test.ts
- * checks reused against fresh, bit for bit, over a sequence of different retrievals).
+ * element of every product, zeroing first the few it accumulates into — except the NaN that the
+ * previous call left beyond its extent, where nothing else writes (`nanFrom`). So the caller must
+ * not modify the arrays (read, copy, serialise). tests/product-buffers.test.ts checks reused against
+ * fresh, bit for bit, over a sequence of different retrievals.
  */
 
 /** The Float64 product arrays of one profile, by ProfileProducts field name. */
@@ -37,10 +39,19 @@ export type ProductArrays = Record<FloatProduct, Float64Array> & {
   qc: Uint8Array;
   /** False: freshly allocated (zeros); true: reused, holding the previous call's values. */
   reused: boolean;
+  /**
+   * Reused arrays: the previous call left the masked products (`MASKED_PRODUCTS`) NaN from this bin
+   * on (the record length when unknown, e.g. after a call that failed half-way). The retrieval writes
+   * them only below the signal's extent, so it fills NaN only up to where they already are.
+   */
+  nanFrom: number;
 };
 
+/** The products that read NaN beyond the last retrieved bin (the masks); see `nanFrom`. */
+export const MASKED_PRODUCTS = ['betaAer', 'alphaAer', 'betaAerSigma', 'alphaAerSigma', 'alphaAerSensLidarRatio', 'alphaAerSensReference', 'pm10', 'pm25', 'pm10Sigma', 'pm25Sigma'] as const satisfies readonly FloatProduct[];
+
 function allocate(bins: number): ProductArrays {
-  const arrays = { qc: new Uint8Array(bins), reused: false } as ProductArrays;
+  const arrays = { qc: new Uint8Array(bins), reused: false, nanFrom: bins } as ProductArrays;
   for (const name of FLOAT_PRODUCTS) arrays[name] = new Float64Array(bins);
   return arrays;
 }

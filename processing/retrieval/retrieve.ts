@@ -490,6 +490,10 @@ export function retrieveChannel(file: LicelFile, fileName: string, sel: ChannelS
   // The products: fresh arrays the caller owns, or the caller's reused buffers (product-buffers.ts);
   // everything else lives in the reused workspace.
   const products = productArrays(bins, buffers, slot);
+  // Where the masked products are NaN already (reused buffers; see product-buffers.ts), then
+  // unknown until this call completes.
+  const nanFrom = products.reused ? Math.max(products.nanFrom, end) : bins;
+  products.nanFrom = bins;
   // Every product is written whole below (qc copied, geometry copied, NaN fills, PM over [0, last));
   // the inversion outputs are read and the sensitivities accumulated before they are: zeros first,
   // as in fresh arrays.
@@ -577,9 +581,10 @@ export function retrieveChannel(file: LicelFile, fileName: string, sel: ChannelS
 
   // Masks: no product in OVERLAP, CLOUD, TERRAIN, SATURATED bins, nor before the first or from the
   // last inverted bin on (beyond the signal's extent, the terrain or a cloud).
+  // (From `last` on only up to where reused arrays are NaN already: nothing above wrote beyond `end`.)
   for (const a of [betaAer, alphaAer, betaSigma, alphaSigma, sensLr, sensRef]) {
     a.fill(NaN, 0, first);
-    a.fill(NaN, last);
+    a.fill(NaN, last, nanFrom);
   }
   for (let i = first; i < last; i++) {
     if ((qc[i] & QC_NO_PRODUCT) !== 0) {
@@ -596,7 +601,7 @@ export function retrieveChannel(file: LicelFile, fileName: string, sel: ChannelS
   // the bins beyond the humidity flag every bin carries.
   const upto = <T extends Float64Array | Uint8Array>(a: T): T => firstBins(a, last);
   extinctionToPm(upto(alphaAer), sel.wavelengthNm, params.pm, upto(qc), upto(pm10), upto(pm25), upto(alphaSigma), upto(pm10Sigma), upto(pm25Sigma));
-  for (const a of [pm10, pm25, pm10Sigma, pm25Sigma]) a.fill(NaN, last);
+  for (const a of [pm10, pm25, pm10Sigma, pm25Sigma]) a.fill(NaN, last, nanFrom);
   flagRange(qc, humidityFlag(params.pm), last);
 
   // PBL (vertical or high-elevation profiles), AOD.
@@ -611,6 +616,7 @@ export function retrieveChannel(file: LicelFile, fileName: string, sel: ChannelS
   }
   const aod = aerosolOpticalDepth(alphaAer, rangeM, elevationDeg, qc, first, boundary.mode === 'calibration' ? last : Math.min(boundary.ref + 1, last));
 
+  products.nanFrom = last; // the masked products are NaN from here on (product-buffers.ts)
   return {
     file: fileName,
     station: station.id,

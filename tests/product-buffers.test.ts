@@ -63,7 +63,11 @@ describe('ProductBuffers', () => {
     const ctx = contextFor(getScenario(scenario), truth, {}, 0);
     const failing = contextFor(getScenario(scenario), truth, { reference: { mode: 'calibration' } }, 0);
     const file = fixtureFile(scenario, afternoon);
-    const lastPrepared = (p: ProfileProducts) => p.rcs.findLastIndex((v) => Number.isFinite(v));
+    const lastPrepared = (p: ProfileProducts) => {
+      let last = -1;
+      for (let i = 0; i < p.rcs.length; i++) if (Number.isFinite(p.rcs[i])) last = i;
+      return last;
+    };
     const buffers = new ProductBuffers();
     const before = lastPrepared(retrieveFile(file, afternoon, ctx, buffers)[0]);
     expect(lastPrepared(retrieveFile(fixtureFile(scenario, morning), morning, ctx)[0])).toBeGreaterThan(before + 50); // what makes the test

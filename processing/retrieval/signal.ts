@@ -134,7 +134,13 @@ export class SignalWorkspace {
   readonly anSigma: Float64Array;
   readonly qcPc: Uint8Array;
   readonly out: PreparedSignal;
+  /**
+   * One past the last bin a call may have written in `out` (the arrays are NaN, NaN and 0 from there
+   * on): the next call with a shorter prepared range resets only the bins in between.
+   */
+  writtenTo: number;
   constructor(readonly bins: number) {
+    this.writtenTo = bins; // fresh arrays hold zeros, not NaN
     this.pc = new Float64Array(bins);
     this.pcSigma = new Float64Array(bins);
     this.an = new Float64Array(bins);
@@ -227,9 +233,11 @@ export function prepareSignal(
   if (backgroundBins && backgroundBins[1] > bins) throw new LidarError('LIDAR_ERR_BAD_VALUE', `invalid prepared range: ${bins} bins end before the background window [${backgroundBins[0]}, ${backgroundBins[1]})`, { field: 'end' });
   // Everything below works on the first `bins` bins; beyond, no signal.
   const w = ws.views(bins);
-  out.qc.fill(0);
-  out.signal.fill(NaN, bins);
-  out.sigma.fill(NaN, bins);
+  // Beyond the prepared range: no signal (NaN) and no flag, reset where an earlier call wrote.
+  out.qc.fill(0, 0, Math.max(bins, ws.writtenTo));
+  out.signal.fill(NaN, bins, ws.writtenTo);
+  out.sigma.fill(NaN, bins, ws.writtenTo);
+  ws.writtenTo = bins;
   out.glue = null;
   const pcDs = sel.photon >= 0 ? file.datasets[sel.photon] : null;
   const anDs = sel.analog >= 0 ? file.datasets[sel.analog] : null;

@@ -1,7 +1,7 @@
 // The signal's extent (processing/retrieval/extent.ts) and the chain's stop there.
 import { describe, expect, it } from 'vitest';
 import { EXTENT_MARGIN_BINS, EXTENT_MIN_WINDOW_SNR, EXTENT_WINDOW_BINS, extentFromWindows, signalExtent } from '../processing/retrieval/extent.js';
-import { recordExtent } from '../processing/retrieval/signal.js';
+import { prepareSignal, recordExtent, selectChannels, SignalWorkspace } from '../processing/retrieval/signal.js';
 import type { LicelFile } from '../processing/licel/types.js';
 import { createRng } from '../processing/random.js';
 import { retrieveFile } from '../processing/retrieval/retrieve.js';
@@ -154,5 +154,27 @@ describe('the chain stops at the extent', () => {
     }
     console.log(`bins beyond the extent: ${cut}`);
     expect(cut).toBeGreaterThan(1000); // 3616 measured; without the stop the noisy forward solution runs to the record end
+  });
+});
+
+describe('prepareSignal over a part of the record', () => {
+  it('beyond `end` the prepared signal and sigma read NaN and the qc 0, also on a workspace a longer call used', () => {
+    const scenario = 'vertical-clear';
+    const truth = readTruth(scenario);
+    const name = truth.profiles.find((p) => p.elevation_deg === 90)!.file;
+    const file = fixtureFile(scenario, name);
+    const { params } = contextFor(getScenario(scenario), truth, {}, 0);
+    const sel = selectChannels(file, 'auto')[0];
+    const bins = file.datasets[sel.photon].bins;
+    const opts = (end: number) => ({ bins, end, backgroundBins: [0, 200] as [number, number], deadTimeNs: params.deadTimeNs, deadTimeModel: params.deadTimeModel, glue: params.glue });
+    const used = new SignalWorkspace(bins);
+    prepareSignal(file, sel, opts(bins), used);
+    expect(used.out.signal.subarray(1000).some((v) => Number.isFinite(v))).toBe(true);
+    const short = prepareSignal(file, sel, opts(1000), used);
+    const fresh = prepareSignal(file, sel, opts(1000), new SignalWorkspace(bins));
+    for (let i = 0; i < bins; i++) {
+      expect(Object.is(short.signal[i], fresh.signal[i]) && Object.is(short.sigma[i], fresh.sigma[i]) && short.qc[i] === fresh.qc[i], `bin ${i}`).toBe(true);
+      if (i >= 1000) expect(Number.isNaN(short.signal[i]) && Number.isNaN(short.sigma[i]) && short.qc[i] === 0, `bin ${i}`).toBe(true);
+    }
   });
 });

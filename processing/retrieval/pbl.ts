@@ -189,7 +189,8 @@ export function pblHeight(heightM: Float64Array, rcs: Float64Array, qc: Uint8Arr
   // Un-normalised transform and window-mean X of the smallest dilation (fallback and noise scale).
   const rawMin = ws.rawMin.subarray(0, nb).fill(NaN);
   const meanXMin = ws.meanXMin.subarray(0, nb).fill(NaN);
-  // Search pointers (largest j with h[j] <= z) for the lower edge, centre and upper edge of each dilation.
+  // Search pointers (largest j with h[j] <= z) for the lower and upper edge of each dilation (slots
+  // 3d and 3d + 2; the centre is a bin itself) and of the widest window (3 nd, 3 nd + 2).
   // Every edge any window asks for lies at or above the lowest centre's widest lower edge: all
   // pointers start from there (one walk up the record instead of one per pointer).
   const ptr = ws.ptr.subarray(0, 3 * (nd + 1)).fill(advance(heightM, 0, heightM[b0] - aMax / 2));
@@ -207,14 +208,16 @@ export function pblHeight(heightM: Float64Array, rcs: Float64Array, qc: Uint8Arr
     if (bad[Math.min(n, ptr[3 * nd + 2] + 2)] - bad[ptr[3 * nd]] !== 0) continue;
     let sw = 0;
     let sn = 0;
+    // The centre is bin b0 + k itself: the cumulative integral there is c[b0 + k] (what the
+    // interpolation gives at a bin's own height).
+    const cAtCentre = c[b0 + k];
     for (let d = 0; d < nd; d++) {
       const half = dilations[d] / 2;
       const jl = (ptr[3 * d] = advance(heightM, ptr[3 * d], b - half));
-      const jc = (ptr[3 * d + 1] = advance(heightM, ptr[3 * d + 1], b));
       const ju = (ptr[3 * d + 2] = advance(heightM, ptr[3 * d + 2], b + half));
       const cl = cumulativeAt(heightM, x, c, jl, b - half);
       const cu = cumulativeAt(heightM, x, c, ju, b + half);
-      const aw = 2 * cumulativeAt(heightM, x, c, jc, b) - cl - cu;
+      const aw = 2 * cAtCentre - cl - cu;
       w[d * nb + k] = aw / dilations[d];
       sw += aw / dilations[d];
       sn += cu - cl > 0 ? aw / (cu - cl) : NaN;

@@ -494,10 +494,10 @@ export function retrieveChannel(file: LicelFile, fileName: string, sel: ChannelS
   // unknown until this call completes.
   const nanFrom = products.reused ? Math.max(products.nanFrom, end) : bins;
   products.nanFrom = bins;
-  // Every product is written whole below (qc copied, geometry copied, NaN fills, PM over [0, last));
-  // the inversion outputs are read and the sensitivities accumulated before they are: zeros first,
-  // as in fresh arrays.
-  // Zeros over the prepared range [0, end) suffice: the masks fill NaN from `last` (<= end) on.
+  // Every product is written whole below (qc and geometry copied, NaN fills, PM over [0, last)), but
+  // the inversion outputs are read and the sensitivities accumulated before that: reused arrays get
+  // the zeros of fresh ones first, over the prepared range [0, end) (the masks fill NaN from
+  // `last` <= end on).
   if (products.reused) for (const a of [products.betaAer, products.alphaAer, products.alphaAerSensLidarRatio, products.alphaAerSensReference]) a.fill(0, 0, end);
   const qc = products.qc;
   qc.set(prepared.qc);

@@ -120,6 +120,12 @@ describe.skipIf(!existsSync(EMBRAPA) || !existsSync(MEDELLIN))('real files of ot
       ]);
       expect(out.profiles[0].elevation_deg).toBe(90);
       expect(out.profiles[0].time_start).toBe('2022-04-13T20:54:18Z'); // 15:54:18 in Bogota (UTC-5)
+      // The header's zenith field (90) read as a zenith angle makes the profile horizontal: the
+      // default boundary there (calibration) needs a constant, and the message points at the setting.
+      writeFileSync(station, JSON.stringify({ id: 'medellin', name: 'Medellin', lat: 6.2476, lon: -75.5658, altitude_m: 1495, zenith_convention: 'zenith', timezone: 'America/Bogota', channels: { '0': { wavelength_nm: 532, kind: 'analog' } } }));
+      const flat = run('retrieve', MEDELLIN, '--station', station, '--json', '--monte-carlo', '0', '--no-terrain');
+      expect(flat.status).toBe(2);
+      expect(flat.stderr).toMatch(/calibration mode \(the default below 15 deg elevation; this profile is at 0\.0 deg: if it is not, check the station's zenith_convention\) needs reference\.lidar_constant/);
       const without = run('retrieve', MEDELLIN, '--json', '--monte-carlo', '0');
       expect(without.status).toBe(2);
       expect(JSON.parse(without.stdout).errors[0]).toMatchObject({ code: 'LIDAR_ERR_NOT_FOUND' });

@@ -450,7 +450,12 @@ function chooseBoundary(s: InversionSetup, x: Float64Array, sigmaX: Float64Array
     const sb = slopeBoundary(rangeM, x, s.betaMol, s.ctx.params.molecular.lidarRatioSr, s.lidarRatio, from, to);
     return { mode, ref: sb.ref, from, to, betaAerRef: sb.betaAerRef, rcsRef: localMean(x, sb.ref, 5), lidarConstant: NaN, snr: x[sb.ref] / sigmaX[sb.ref] };
   }
-  if (!Number.isFinite(p.lidarConstant)) throw new LidarError('LIDAR_ERR_BAD_VALUE', 'calibration mode needs reference.lidar_constant (C in X = C (beta_aer + beta_mol) T^2)', { ...where, field: 'reference.lidar_constant' });
+  if (!Number.isFinite(p.lidarConstant)) {
+    // Chosen by the elevation, not by the parameter set: say so (a header's zenith field read with the
+    // wrong convention makes a vertical profile horizontal).
+    const why = (p.mode ?? null) === null ? ` (the default below 15 deg elevation; this profile is at ${elevationDeg.toFixed(1)} deg: if it is not, check the station's zenith_convention)` : '';
+    throw new LidarError('LIDAR_ERR_BAD_VALUE', `calibration mode${why} needs reference.lidar_constant (C in X = C (beta_aer + beta_mol) T^2)`, { ...where, field: 'reference.lidar_constant' });
+  }
   let start = first;
   while (start < last && ((qc[start] & QC_NO_PRODUCT) !== 0 || !Number.isFinite(x[start]))) start++;
   if (start >= last - 1) throw new LidarError('LIDAR_ERR_BAD_VALUE', 'no valid bin beyond the overlap to start the calibrated solution', where);

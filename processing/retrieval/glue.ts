@@ -87,8 +87,12 @@ interface Fit {
  * residual is within 3 prev.sigma. Two passes: means, then centred sums.
  */
 function fitLine(an: Float64Array, pc: Float64Array, from: number, to: number, low: number, high: number, prev: Fit | null): Fit {
-  const sx = new CompensatedSum();
-  const sy = new CompensatedSum();
+  // Compensated (Neumaier) sums, written out: a CompensatedSum method call that the compiler does not
+  // inline boxes its argument, an allocation per bin (the same arithmetic as CompensatedSum.add).
+  let sx = 0;
+  let cx = 0;
+  let sy = 0;
+  let cy = 0;
   let n = 0;
   let first = -1;
   let last = -1;
@@ -104,30 +108,48 @@ function fitLine(an: Float64Array, pc: Float64Array, from: number, to: number, l
   };
   for (let i = from; i < to; i++) {
     if (!use(i)) continue;
-    sx.add(an[i]);
-    sy.add(pc[i]);
+    const x = an[i];
+    const y = pc[i];
+    let t = sx + x;
+    cx += Math.abs(sx) >= Math.abs(x) ? sx - t + x : x - t + sx;
+    sx = t;
+    t = sy + y;
+    cy += Math.abs(sy) >= Math.abs(y) ? sy - t + y : y - t + sy;
+    sy = t;
     n++;
     if (first < 0) first = i;
     last = i;
   }
   const none: Fit = { scale: NaN, offset: NaN, r2: NaN, sigma: NaN, scaleSigma: NaN, n, first, last };
   if (n < 3) return none;
-  const mx = sx.value / n;
-  const my = sy.value / n;
-  const sxx = new CompensatedSum();
-  const sxy = new CompensatedSum();
-  const syy = new CompensatedSum();
+  const mx = (sx + cx) / n;
+  const my = (sy + cy) / n;
+  let sxx = 0;
+  let cxx = 0;
+  let sxy = 0;
+  let cxy = 0;
+  let syy = 0;
+  let cyy = 0;
   for (let i = first; i <= last; i++) {
     if (!use(i)) continue;
     const dx = an[i] - mx;
     const dy = pc[i] - my;
-    sxx.add(dx * dx);
-    sxy.add(dx * dy);
-    syy.add(dy * dy);
+    const xx = dx * dx;
+    const xy = dx * dy;
+    const yy = dy * dy;
+    let t = sxx + xx;
+    cxx += Math.abs(sxx) >= Math.abs(xx) ? sxx - t + xx : xx - t + sxx;
+    sxx = t;
+    t = sxy + xy;
+    cxy += Math.abs(sxy) >= Math.abs(xy) ? sxy - t + xy : xy - t + sxy;
+    sxy = t;
+    t = syy + yy;
+    cyy += Math.abs(syy) >= Math.abs(yy) ? syy - t + yy : yy - t + syy;
+    syy = t;
   }
-  const vxx = sxx.value;
-  const vxy = sxy.value;
-  const vyy = syy.value;
+  const vxx = sxx + cxx;
+  const vxy = sxy + cxy;
+  const vyy = syy + cyy;
   if (!(vxx > 0)) return none;
   const scale = vxy / vxx;
   const offset = my - scale * mx;

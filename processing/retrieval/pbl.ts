@@ -99,6 +99,7 @@ interface PblWorkspace {
   rawMin: Float64Array;
   meanXMin: Float64Array;
   ptr: Int32Array;
+  running: Float64Array;
 }
 let pblWorkspace: PblWorkspace | null = null;
 
@@ -106,7 +107,7 @@ function workspace(n: number, nd: number): PblWorkspace {
   const ws = pblWorkspace;
   if (ws !== null && ws.x.length >= n && ws.w.length >= nd * n && ws.ptr.length >= 3 * (nd + 1)) return ws;
   const f = (len: number) => new Float64Array(len);
-  pblWorkspace = { x: f(n), bad: new Int32Array(n + 1), c: f(n), d2: f(n + 1), w: f(nd * n), mean: f(n), meanNorm: f(n), rawMin: f(n), meanXMin: f(n), ptr: new Int32Array(3 * (nd + 1)) };
+  pblWorkspace = { x: f(n), bad: new Int32Array(n + 1), c: f(n), d2: f(n + 1), w: f(nd * n), mean: f(n), meanNorm: f(n), rawMin: f(n), meanXMin: f(n), ptr: new Int32Array(3 * (nd + 1)), running: new Float64Array(2) };
   return pblWorkspace;
 }
 
@@ -144,8 +145,9 @@ export function pblHeight(heightM: Float64Array, rcs: Float64Array, qc: Uint8Arr
   d2[1] = 0;
   let xDone = 0; // x[i] and bad[i + 1] made for i < xDone
   let cDone = 1; // c[i] and d2[i + 1] made for i < cDone
-  let sum = 0;
-  let comp = 0;
+  // The running sum and its compensation live in a typed array: a captured variable written by the
+  // closure below would box the value on every call.
+  const running = ws.running.fill(0);
   /** Makes x[0..m+1], bad[0..m+2], c[0..m] and d2[0..m+1] (indices clipped to the arrays). */
   const extend = (m: number): void => {
     if (m < cDone) return;
@@ -157,9 +159,8 @@ export function pblHeight(heightM: Float64Array, rcs: Float64Array, qc: Uint8Arr
       bad[i + 1] = bad[i] + (ok ? 0 : 1);
     }
     if (xTo > xDone) xDone = xTo;
-    // The running sum in locals: a captured variable written per bin would box every value.
-    let s = sum;
-    let cs = comp;
+    let s = running[0];
+    let cs = running[1];
     for (let i = cDone; i <= top; i++) {
       const term = 0.5 * (x[i] + x[i - 1]) * (heightM[i] - heightM[i - 1]);
       const t = s + term;
@@ -168,8 +169,8 @@ export function pblHeight(heightM: Float64Array, rcs: Float64Array, qc: Uint8Arr
       c[i] = s + cs;
       d2[i + 1] = d2[i] + (i + 1 < n ? Math.abs(x[i + 1] - 2 * x[i] + x[i - 1]) : 0);
     }
-    sum = s;
-    comp = cs;
+    running[0] = s;
+    running[1] = cs;
     if (top + 1 > cDone) cDone = top + 1;
   };
 

@@ -71,7 +71,7 @@ async function benchChain(p: BenchProfile): Promise<ChainResult> {
   const runMc = () => retrieveFile(p.file, p.fileName, mcCtx, buffers);
   const mc = timeIt(runMc, { warmup: quick ? 1 : 3, samples: quick ? 3 : 9, minSampleMs: 0 });
   const perRealisation = (mc.medianNs - warm.medianNs) / MC_RUNS;
-  const bytes = bytesPerCall(run, quick ? 3 : 9);
+  const bytes = bytesPerCall(run, quick ? 5 : 21);
   const gcCalls = quick ? 20 : 200;
   const gcs = await gcDuring(run, gcCalls);
   return {

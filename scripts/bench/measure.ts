@@ -4,7 +4,7 @@
  * bytes allocated per call (heap + array buffers, between forced collections) and GC events.
  */
 import { PerformanceObserver } from 'node:perf_hooks';
-import { setFlagsFromString } from 'node:v8';
+import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
 setFlagsFromString('--expose-gc');
@@ -81,25 +81,32 @@ export function timeEach(before: () => void, fn: () => unknown, samples: number)
   return { medianNs: quantile(perCall, 0.5), p90Ns: quantile(perCall, 0.9), minNs: perCall[0], samples: perCall.length, callsPerSample: 1 };
 }
 
-function heapBytes(): number {
-  const m = process.memoryUsage();
-  return m.heapUsed + m.arrayBuffers;
+/**
+ * Memory where a call's allocations land: the young generation (bump-allocated), the large-object
+ * spaces and array buffers (typed arrays' memory lives outside the heap).
+ */
+function allocatedSpaceBytes(): number {
+  let bytes = process.memoryUsage().arrayBuffers;
+  for (const s of getHeapSpaceStatistics()) {
+    if (s.space_name === 'new_space' || s.space_name === 'new_large_object_space' || s.space_name === 'large_object_space') bytes += s.space_used_size;
+  }
+  return bytes;
 }
 
 /**
- * Bytes allocated by one call (median over `runs`): heap used plus array buffers after the call minus
- * before, with a full collection before each call and the result kept alive, so what the call
- * allocates and returns counts, and garbage it made counts unless a young-generation collection
- * freed it during the call (a lower bound then; the GC count below tells).
+ * Bytes allocated by one warm call: the growth of the young generation, large-object spaces and
+ * array buffers over the call, median over `runs` back-to-back calls (a call during which a
+ * collection runs gives a smaller or negative growth; the median leaves those few out). No
+ * collection is forced: after a forced full collection the next call partly runs in less optimised
+ * code (every intermediate double boxed), which measured ~1 MB per call that warm calls do not make.
  */
 export function bytesPerCall(fn: () => unknown, runs: number): number {
+  for (let k = 0; k < 5; k++) keep(fn());
   const deltas: number[] = [];
   for (let k = 0; k < runs; k++) {
-    keep(null);
-    gc();
-    const before = heapBytes();
+    const before = allocatedSpaceBytes();
     const result = fn();
-    const after = heapBytes();
+    const after = allocatedSpaceBytes();
     keep(result);
     deltas.push(after - before);
   }

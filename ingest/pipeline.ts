@@ -91,8 +91,14 @@ export interface StationHealth {
 interface StationState {
   queue: InputItem[];
   inFlight: number;
-  /** Accepted lidar constants per channel, by measurement time (ascending). */
+  /** Accepted lidar constants (verticals only) per channel, by measurement time (ascending). */
   calibrations: Record<string, Array<{ timeMs: number; value: number }>>;
+  /**
+   * `calibrations` holds every vertical of the store measured in [loadedFromMs, loadedToMs) (read
+   * from it), plus those this process stored itself. Empty (+Infinity, -Infinity) until first needed.
+   */
+  loadedFromMs: number;
+  loadedToMs: number;
   h: Omit<StationHealth, 'queueDepth' | 'inFlight' | 'lastProfileAgeMs' | 'maxLagMs' | 'constants'>;
   lags: number[];
   /** Newest measurement start processed (ms UTC), for outOfOrder. */
@@ -106,11 +112,16 @@ const RECENT_STARTS = 30_000;
 
 const UNKNOWN = '(unknown)';
 
+/** Verticals remembered per channel (~10 days at one every 15 min). */
+const MAX_REMEMBERED_CALIBRATIONS = 1000;
+
 function blankState(): StationState {
   return {
     queue: [],
     inFlight: 0,
     calibrations: {},
+    loadedFromMs: Infinity,
+    loadedToMs: -Infinity,
     lags: [],
     newestStartMs: NaN,
     storedStarts: new Map(),
@@ -158,31 +169,39 @@ export class Pipeline extends EventEmitter {
 
   /**
    * The lidar constants for a measurement at `timeMs`: per channel, the latest accepted vertical at
-   * or before it and at most calibrationMaxAgeMs older. Taken from memory, else from the store (after
-   * a restart, or when items arrive out of order), so a scan gets the same constant however it was
-   * delivered.
+   * or before it and at most calibrationMaxAgeMs older, so a scan gets the same constant however and
+   * whenever it was delivered (out of order, again, after a restart). Memory holds the verticals this
+   * process stored; the store's are read for the window the measurement needs, and calibrationMaxAgeMs
+   * ahead, the first time and whenever a measurement falls outside what was read (a previous process
+   * may have stored verticals this one never saw, also after the first item it gets).
    */
   private async constantsAt(station: string, timeMs: number): Promise<Record<string, number>> {
     const s = this.state(station);
-    const pick = () => {
-      const out: Record<string, number> = {};
-      for (const [ch, list] of Object.entries(s.calibrations)) {
-        for (let i = list.length - 1; i >= 0; i--) {
-          if (list[i].timeMs <= timeMs && timeMs - list[i].timeMs <= this.o.calibrationMaxAgeMs) {
-            out[ch] = list[i].value;
-            break;
-          }
+    const maxAge = this.o.calibrationMaxAgeMs;
+    if (Number.isFinite(timeMs)) {
+      const needFrom = timeMs - maxAge;
+      const needTo = timeMs + 1;
+      if (needFrom < s.loadedFromMs || needTo > s.loadedToMs) {
+        // The parts of [needFrom, needTo + maxAge) not read yet (all of it the first time).
+        const from = Math.min(needFrom, s.loadedFromMs);
+        const to = Math.max(needTo + maxAge, s.loadedToMs);
+        const parts = s.loadedFromMs > s.loadedToMs ? [[from, to]] : [[from, s.loadedFromMs], [s.loadedToMs, to]].filter(([a, b]) => b > a);
+        for (const [fromMs, toMs] of parts) {
+          const metas = await this.retrying(station, 'store read (calibration)', () => this.o.store.profiles({ station, mode: 'vertical', fromMs, toMs, limit: 100_000 }));
+          for (const m of metas) if (m.lidarConstant > 0) this.remember(s, m.channel, m.timeMs, m.lidarConstant);
+        }
+        s.loadedFromMs = from;
+        s.loadedToMs = to;
+      }
+    }
+    const out: Record<string, number> = {};
+    for (const [ch, list] of Object.entries(s.calibrations)) {
+      for (let i = list.length - 1; i >= 0; i--) {
+        if (list[i].timeMs <= timeMs && timeMs - list[i].timeMs <= maxAge) {
+          out[ch] = list[i].value;
+          break;
         }
       }
-      return out;
-    };
-    let out = pick();
-    if (Object.keys(out).length === 0 && Number.isFinite(timeMs)) {
-      const metas = await this.retrying(station, 'store read (calibration)', () =>
-        this.o.store.profiles({ station, mode: 'vertical', fromMs: timeMs - this.o.calibrationMaxAgeMs, toMs: timeMs + 1, order: 'desc', limit: 200 }),
-      );
-      for (const m of metas) if (m.lidarConstant > 0) this.remember(s, m.channel, m.timeMs, m.lidarConstant);
-      out = pick();
     }
     return out;
   }
@@ -192,7 +211,11 @@ export class Pipeline extends EventEmitter {
     if (list.some((c) => c.timeMs === timeMs)) return;
     list.push({ timeMs, value });
     list.sort((a, b) => a.timeMs - b.timeMs);
-    if (list.length > 64) list.shift();
+    if (list.length > MAX_REMEMBERED_CALIBRATIONS) {
+      // Memory is no longer complete before the next oldest: a measurement there reads the store again.
+      list.shift();
+      s.loadedFromMs = Math.max(s.loadedFromMs, list[0].timeMs);
+    }
   }
 
   private async accept(event: SourceEvent): Promise<void> {
@@ -373,7 +396,8 @@ export class Pipeline extends EventEmitter {
       await this.quarantineAndAck(item, isLidarError(e) ? e : new LidarError('LIDAR_ERR_BAD_VALUE', `retrieval failed: ${String(e)}`, { file: name }));
       return;
     }
-    for (const p of out.profiles) if (p.lidarConstant > 0) this.remember(s, p.channel, p.timeMs, p.lidarConstant);
+    // Verticals only: a scan's record carries the constant it was retrieved with, not a new one.
+    for (const p of out.profiles) if (p.mode === 'vertical' && p.lidarConstant > 0) this.remember(s, p.channel, p.timeMs, p.lidarConstant);
     s.h.uncalibrated += out.uncalibrated.length;
     s.h.channelErrors += out.channelErrors.length;
     for (const ce of out.channelErrors) this.o.log('warn', `${name} channel ${ce.channel}: ${ce.error.message}`);

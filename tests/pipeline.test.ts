@@ -138,6 +138,33 @@ describe('pipeline over a watched folder', () => {
     await t.pool.close();
   });
 
+  it('a scan gets the constant of the latest vertical before it however it arrives: out of order, again, after a restart', async () => {
+    const feed = async (pipeline: Pipeline, names: string[]) => {
+      for (const f of names) await pipeline.sink({ type: 'item', item: { kind: 'licel', station: 'sofia', bytes: new Uint8Array(readFileSync(join(WINTER, f))), origin: `test:${f}`, name: f, receivedMs: Date.now(), ack: () => undefined } });
+      await pipeline.idle();
+    };
+    const constantsOf = (store: MemoryStore) => new Map([...store.profilesById.values()].filter((p) => p.mode === 'scan').map((p) => [p.id, p.lidarConstant]));
+    // In order: verticals at files 23, 47 and 71, the scans between them.
+    const inOrder = setup();
+    await feed(inOrder.pipeline, files.slice(23, 84));
+    const expected = constantsOf(inOrder.store);
+    const verticals = [...inOrder.store.profilesById.values()].filter((p) => p.mode === 'vertical' && p.channel === '532o-glued');
+    expect(verticals.length).toBe(3);
+    expect(new Set(verticals.map((v) => v.lidarConstant)).size).toBe(3); // three different constants to tell apart
+    // A process stores up to file 83, is restarted, and the new one first gets an old file again (a
+    // redelivery), then later ones again: each scan still gets the constant of the latest vertical
+    // before it (file 71's for 72-83, which the new process never saw).
+    const t = setup();
+    await feed(t.pipeline, files.slice(23, 84));
+    const restarted = new Pipeline({ store: t.store, stations: { sofia: station }, params: () => ({ params, paramsId: paramsId(params) }), quarantine: t.quarantine, pool: t.pool, retryMinMs: 10, log: () => undefined });
+    await feed(restarted, [files[50], ...files.slice(72, 84), files[30]]);
+    const got = constantsOf(t.store);
+    expect(got.size).toBe(expected.size);
+    for (const [id, c] of expected) expect(got.get(id), id).toBe(c);
+    await inOrder.pool.close();
+    await t.pool.close();
+  }, 120_000);
+
   it('worker threads give the same records as inline retrieval', async () => {
     const a = setup(0);
     const b = setup(2);

@@ -60,17 +60,25 @@ export function createRng(seed: number): Rng {
     z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
     return (z ^ (z >>> 16)) >>> 0;
   };
-  let a = splitmix32();
-  let b = splitmix32();
-  let c = splitmix32();
-  let d = 1; // sfc32 counter
+  // sfc32 state a, b, c and counter d in an Int32Array: 32-bit integers held in variables the
+  // closures write would be boxed on every call (small integers are 31-bit); the arithmetic is modulo
+  // 2^32 either way, so the stream is the same.
+  const st = new Int32Array(4);
+  st[0] = splitmix32();
+  st[1] = splitmix32();
+  st[2] = splitmix32();
+  st[3] = 1;
   const next32 = (): number => {
+    const a = st[0];
+    const b = st[1];
+    const c = st[2];
+    const d = st[3];
     const t = (((a + b) | 0) + d) | 0;
-    d = (d + 1) | 0;
-    a = b ^ (b >>> 9);
-    b = (c + (c << 3)) | 0;
-    c = (c << 21) | (c >>> 11);
-    c = (c + t) | 0;
+    st[3] = (d + 1) | 0;
+    st[0] = b ^ (b >>> 9);
+    const c2 = (c << 21) | (c >>> 11);
+    st[1] = (c + (c << 3)) | 0;
+    st[2] = (c2 + t) | 0;
     return t >>> 0;
   };
   // Discard the first outputs: sfc32 mixes its state within ~12 rounds.
@@ -79,12 +87,13 @@ export function createRng(seed: number): Rng {
   // 27 high bits of one output and 26 of the next: a 53-bit fraction, every double in [0, 1) on the 2^-53 grid.
   const uniform = (): number => ((next32() >>> 5) * 67108864 + (next32() >>> 6)) * TWO_POW_M53;
 
-  let spare = 0;
+  // The kept second deviate in a typed array too (a double variable the closure writes is boxed).
+  const spare = new Float64Array(1);
   let haveSpare = false;
   const normal = (): number => {
     if (haveSpare) {
       haveSpare = false;
-      return spare;
+      return spare[0];
     }
     let u: number;
     let v: number;
@@ -95,7 +104,7 @@ export function createRng(seed: number): Rng {
       s = u * u + v * v;
     } while (s >= 1 || s === 0);
     const f = Math.sqrt((-2 * Math.log(s)) / s);
-    spare = v * f;
+    spare[0] = v * f;
     haveSpare = true;
     return u * f;
   };

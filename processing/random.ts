@@ -6,6 +6,7 @@
  *   pseudorandom number generators", OOPSLA) so nearby seeds give unrelated streams.
  * - uniform(): 53 random bits from two 32-bit outputs, in [0, 1).
  * - normal(): Marsaglia & Bray (1964) polar method, the second deviate of each pair is kept.
+ * - poissons / normals: many deviates into an array (per-bin noise), the same stream as single calls.
  * - poisson(mean): exact for every mean. mean < 10: multiplication method (Knuth, TAOCP vol. 2,
  *   3.4.1 F); mean >= 10: PTRS transformed rejection with squeeze, Hörmann (1993) "The transformed
  *   rejection method for generating Poisson random variables", Insurance: Mathematics and Economics
@@ -22,6 +23,13 @@ export interface Rng {
   normal(): number;
   /** Poisson deviate: an integer >= 0. mean 0 gives 0; NaN, negative or infinite mean throws. */
   poisson(mean: number): number;
+  /**
+   * out[i] = poisson(means[i]) for i in [0, n), the same draws as n calls in order. For per-bin noise:
+   * the loop runs inside the generator, so no deviate crosses a call boundary (where a double is boxed).
+   */
+  poissons(means: ArrayLike<number>, out: Float64Array, n: number): void;
+  /** out[i] = normal() for i in [0, n), the same draws as n calls in order (see `poissons`). */
+  normals(out: Float64Array, n: number): void;
 }
 
 const TWO_POW_M53 = 1 / 9007199254740992; // 2^-53
@@ -68,7 +76,8 @@ export function createRng(seed: number): Rng {
   st[1] = splitmix32();
   st[2] = splitmix32();
   st[3] = 1;
-  const next32 = (): number => {
+  // The top 32 - shift bits of the next output (shift >= 2: a small integer, never boxed on return).
+  const nextBits = (shift: number): number => {
     const a = st[0];
     const b = st[1];
     const c = st[2];
@@ -79,13 +88,13 @@ export function createRng(seed: number): Rng {
     const c2 = (c << 21) | (c >>> 11);
     st[1] = (c + (c << 3)) | 0;
     st[2] = (c2 + t) | 0;
-    return t >>> 0;
+    return t >>> shift;
   };
   // Discard the first outputs: sfc32 mixes its state within ~12 rounds.
-  for (let i = 0; i < 15; i++) next32();
+  for (let i = 0; i < 15; i++) nextBits(2);
 
   // 27 high bits of one output and 26 of the next: a 53-bit fraction, every double in [0, 1) on the 2^-53 grid.
-  const uniform = (): number => ((next32() >>> 5) * 67108864 + (next32() >>> 6)) * TWO_POW_M53;
+  const uniform = (): number => (nextBits(5) * 67108864 + nextBits(6)) * TWO_POW_M53;
 
   // The kept second deviate in a typed array too (a double variable the closure writes is boxed).
   const spare = new Float64Array(1);
@@ -143,5 +152,12 @@ export function createRng(seed: number): Rng {
     }
   };
 
-  return { uniform, normal, poisson };
+  const poissons = (means: ArrayLike<number>, out: Float64Array, n: number): void => {
+    for (let i = 0; i < n; i++) out[i] = poisson(means[i]);
+  };
+  const normals = (out: Float64Array, n: number): void => {
+    for (let i = 0; i < n; i++) out[i] = normal();
+  };
+
+  return { uniform, normal, poisson, poissons, normals };
 }

@@ -52,6 +52,19 @@ describe('createRng', () => {
     expect([r.poisson(3.5), r.poisson(250), r.poisson(1e6)]).toEqual([2, 231, 999746]);
   });
 
+  it('poissons and normals draw what the same single calls draw, in order', () => {
+    const means = Float64Array.from({ length: 500 }, (_, i) => (i % 7 === 0 ? 0 : i % 3 === 0 ? 2.5 : 40 + 1000 * i));
+    const bulk = createRng(9);
+    const single = createRng(9);
+    const p = new Float64Array(500);
+    const z = new Float64Array(301);
+    bulk.poissons(means, p, 500);
+    bulk.normals(z, 301);
+    expect(Array.from(p)).toEqual(Array.from(means, (m) => single.poisson(m)));
+    expect(Array.from(z)).toEqual(Array.from({ length: 301 }, () => single.normal()));
+    expect(bulk.uniform()).toBe(single.uniform()); // the odd count left the same spare normal behind
+  });
+
   it('rejects a non-finite seed', () => {
     expect(() => createRng(NaN)).toThrow(LidarError);
   });

@@ -797,8 +797,11 @@ function monteCarlo(s: InversionSetup, b: Boundary, qc: Uint8Array, runs: number
   const { end, last } = s;
   const signalOptions = { bins, end, backgroundBins: s.backgroundBins, deadTimeNs: s.ctx.params.deadTimeNs, deadTimeModel: s.ctx.params.deadTimeModel, glue: s.ctx.params.glue };
   for (let k = 1; k <= runs; k++) {
-    if (pcDs && rawPc) for (let i = 0; i < end; i++) rawPc[i] = rng.poisson(pcDs.raw[i]);
-    if (anDs && rawAn) for (let i = 0; i < end; i++) rawAn[i] = Math.max(0, anDs.raw[i] + anRawSigma * rng.normal());
+    if (pcDs && rawPc) rng.poissons(pcDs.raw, rawPc, end);
+    if (anDs && rawAn) {
+      rng.normals(rawAn, end);
+      for (let i = 0; i < end; i++) rawAn[i] = Math.max(0, anDs.raw[i] + anRawSigma * rawAn[i]);
+    }
     try {
       const prepared = prepareSignal(file, sel, signalOptions, mc.signal, rawPc, rawAn);
       qcRun.fill(0);

@@ -165,7 +165,8 @@ describe.skipIf(skip)('municipal and public views with official AQ-station PM (C
     const chosen = await page.getByTestId('year-cal-district').inputValue();
     const days = districtsApi.districts.find((d) => d.district === chosen)!.days;
     expect(days[0].date).toBe(`${year}-01-01`);
-    expect(await cal.locator('td.yd:not(.none)').count()).toBe(days.length);
+    // (The calendar may still show the 7-day window's days for a moment: poll until it is redrawn.)
+    await expect.poll(() => cal.locator('td.yd:not(.none)').count(), { timeout: 15_000 }).toBe(days.length);
     expect(await cal.locator('tbody tr').count()).toBe(new Set(days.map((d) => d.date.slice(0, 7))).size);
     await page.getByRole('heading', { name: new RegExp(`Year calendar ${year}`) }).waitFor();
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-municipal-year.png'), fullPage: true });

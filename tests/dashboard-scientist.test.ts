@@ -82,24 +82,26 @@ describe.skipIf(skip)('scientist view in Chromium', () => {
     const listed = (await (await fetch(`${base}/api/v1/stations/sofia/profiles?mode=vertical&limit=5`)).json()) as { profiles: Array<{ id: string; time_start: string }> };
     expect(listed.profiles.length).toBeGreaterThan(0);
     // The profile the inspector opens by itself (a ray of the latest scan) gets its raw record 3 s
-    // late, so the click on "Latest vertical" below overtakes that load: the vertical must stay (a
-    // load that a newer one overtook changes nothing).
-    const verticalIds = new Set(listed.profiles.map((p) => p.id));
-    let delayedRay: Promise<void> | null = null;
+    // late; "Latest vertical" is clicked while that load waits for it, so the vertical's load
+    // overtakes it: the vertical must stay (a load that a newer one overtook changes nothing).
+    let firstRaw: { id: string; answered: Promise<void> } | null = null;
     await page.route('**/api/v1/profiles/*/raw', async (route) => {
-      const id = decodeURIComponent(route.request().url().split('/').at(-2) ?? '');
-      if (delayedRay || verticalIds.has(id)) return route.fallback();
-      delayedRay = new Promise((r) => setTimeout(r, 3_000)).then(() => route.fallback());
-      await delayedRay;
+      if (firstRaw) return route.fallback();
+      let answered!: () => void;
+      firstRaw = { id: decodeURIComponent(route.request().url().split('/').at(-2) ?? ''), answered: new Promise((r) => (answered = r)) };
+      await new Promise((r) => setTimeout(r, 3_000));
+      await route.fallback();
+      answered();
     });
     const problems = await openScientist(page);
     const vertical = page.getByRole('button', { name: 'Latest vertical profile' });
     await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=inspector] button')].some((b: any) => /Latest vertical/.test(b.textContent) && !b.disabled), undefined, { timeout: 30_000 });
+    await expect.poll(() => firstRaw !== null, { timeout: 30_000 }).toBe(true); // the first load waits for its record
     await vertical.click();
     await page.waitForFunction(() => /^vertical profile/.test(document.querySelector('[data-testid=in-profile-info]')?.textContent ?? ''), undefined, { timeout: 30_000 });
     const chosen = await page.getByTestId('in-profile').inputValue();
-    expect(delayedRay).not.toBeNull();
-    await delayedRay;
+    expect(firstRaw!.id).not.toBe(chosen); // the first load was another profile (a ray): a real overtaking
+    await firstRaw!.answered;
     // the overtaken load has its record now: it must not replace the vertical (it took < 1 s here)
     const replaced = await page.waitForFunction(() => !/^vertical profile/.test(document.querySelector('[data-testid=in-profile-info]')?.textContent ?? ''), undefined, { timeout: 3_000 }).then(() => true, () => false);
     expect(replaced).toBe(false);

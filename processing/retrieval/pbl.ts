@@ -197,14 +197,15 @@ export function pblHeight(heightM: Float64Array, rcs: Float64Array, qc: Uint8Arr
   const ptr = ws.ptr.subarray(0, 3 * (nd + 1)).fill(advance(heightM, 0, heightM[b0] - aMax / 2));
   const lowest = heightM[0];
   const highest = heightM[n - 1];
+  // The running sums once, up to the widest window's upper edge at the last centre (the interpolation
+  // reads one bin above it): every window lies below.
+  extend(advance(heightM, 0, heightM[b1 - 1] + aMax / 2) + 1);
   for (let k = 0; k < nb; k++) {
     const b = heightM[b0 + k];
     // The widest window must lie on valid data, so every dilation compares like with like across b.
     if (b - aMax / 2 < lowest || b + aMax / 2 > highest) continue;
     ptr[3 * nd] = advance(heightM, ptr[3 * nd], b - aMax / 2);
     ptr[3 * nd + 2] = advance(heightM, ptr[3 * nd + 2], b + aMax / 2);
-    // Every window of this b lies below the widest one's upper edge (the interpolation reads one bin above it).
-    extend(ptr[3 * nd + 2] + 1);
     // Bins of the window plus the neighbour the interpolation uses above its upper edge.
     if (bad[Math.min(n, ptr[3 * nd + 2] + 2)] - bad[ptr[3 * nd]] !== 0) continue;
     let sw = 0;

@@ -126,7 +126,7 @@ export function deadTimeCorrect(
  * Mean and sample standard deviation (n - 1) of bins [from, to), NaN skipped, both passes
  * compensated; `n` = count of valid bins. n = 0 gives NaN mean, n < 2 NaN std.
  */
-export function backgroundStats(signal: Float64Array, from: number, to: number): { mean: number; std: number; n: number } {
+export function backgroundStats(signal: ArrayLike<number>, from: number, to: number): { mean: number; std: number; n: number } {
   if (!Number.isInteger(from) || !Number.isInteger(to) || from < 0 || to > signal.length || from > to) {
     throw bad(`invalid background bins: [${from}, ${to}) of ${signal.length}`, 'background.window_m');
   }

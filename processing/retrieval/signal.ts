@@ -183,15 +183,7 @@ export function recordExtent(file: LicelFile, sel: ChannelSelection, bins: numbe
   const [from, to] = backgroundBins;
   const ds = file.datasets[sel.photon >= 0 ? sel.photon : sel.analog];
   const raw = ds.raw;
-  let sum = 0;
-  let sum2 = 0;
-  for (let i = from; i < to; i++) {
-    sum += raw[i];
-    sum2 += raw[i] * raw[i];
-  }
-  const n = to - from;
-  const mean = sum / n;
-  const spread = n > 1 ? Math.sqrt(Math.max(0, (sum2 - (sum * sum) / n) / (n - 1))) : NaN;
+  const { mean, std: spread, n } = backgroundStats(raw, from, to);
   const poisson = sel.photon >= 0;
   if (!poisson && !(spread > 0)) return bins;
   // Noise variance per bin: the counts themselves (Poisson), or the background spread squared.

@@ -9,6 +9,8 @@ import {
   binRange,
   CompensatedSum,
   deadTimeCorrect,
+  kthSmallest,
+  medianInPlace,
   overlapCorrect,
   rangeCorrect,
   shiftBins,
@@ -362,5 +364,22 @@ describe('binRange', () => {
     const one = binRange(f64([1, 2]), f64([1, 2]), 1);
     expect(Array.from(one.signal)).toEqual([1, 2]);
     expect(lidarError(() => binRange(f64([1]), f64([1]), 0)).field).toBe('factor');
+  });
+});
+
+describe('kthSmallest and medianInPlace', () => {
+  it('give what sorting gives, odd and even counts, ties, NaN sorted last', () => {
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fc.integer({ min: -5, max: 5 }), fc.double({ min: -1e3, max: 1e3, noNaN: true })), { minLength: 1, maxLength: 60 }), fc.boolean(), (values, withNaN) => {
+        // (+ 0 turns -0 into 0: which of two zeros a selection returns is not the point)
+        const a = Float64Array.from(withNaN ? [...values, NaN] : values, (v) => v + 0);
+        const sorted = Float64Array.from(a).sort();
+        const n = a.length;
+        const expected = n % 2 === 1 ? sorted[(n - 1) / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
+        expect(Object.is(medianInPlace(Float64Array.from(a), n), expected)).toBe(true);
+        if (!withNaN) for (let k = 0; k < n; k++) expect(kthSmallest(Float64Array.from(a), n, k)).toBe(sorted[k]);
+      }),
+    );
+    expect(medianInPlace(new Float64Array(3), 0)).toBeNaN();
   });
 });

@@ -29,6 +29,7 @@
 import { LidarError } from '../errors.js';
 import { localToUtcMs, toIsoUtc } from '../time.js';
 import { humidityGrowth, RH_CAP } from './pm.js';
+import { medianInPlace } from './preprocess.js';
 import { QC, QC_NO_PM } from './qc.js';
 import { canonicalParams, paramsId, resolveParams } from './params.js';
 import type { ResolvedParams } from './params.types.js';
@@ -54,10 +55,7 @@ export const HUBER_C = 1.345;
 const MAD_NORMAL = 1.4826;
 
 function median(values: ArrayLike<number>): number {
-  const s = Array.from(values).sort((a, b) => a - b);
-  const n = s.length;
-  if (n === 0) return NaN;
-  return n % 2 ? s[(n - 1) / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
+  return medianInPlace(Float64Array.from(values), values.length);
 }
 
 function madScale(residuals: Float64Array): number {

@@ -33,7 +33,7 @@
  * parameters' own uncertainty is neglected); NaN where the needed input sigma is not given.
  */
 import { LidarError } from '../errors.js';
-import { CompensatedSum } from './preprocess.js';
+import { CompensatedSum, kthSmallest } from './preprocess.js';
 
 export interface GlueResult {
   /** PC = scale * AN + offset (MHz per mV, MHz). NaN when no fit was possible. */
@@ -183,35 +183,6 @@ let blockScratch: Float64Array = new Float64Array(0);
 
 function scratchOf(current: Float64Array, n: number): Float64Array {
   return current.length >= n ? current : new Float64Array(Math.max(n, 2 * current.length));
-}
-
-/**
- * The k-th smallest of a[0, n) (0-based; the value sorting would put there), by Hoare's quickselect;
- * reorders a. a must hold no NaN.
- */
-export function kthSmallest(a: Float64Array, n: number, k: number): number {
-  let lo = 0;
-  let hi = n - 1;
-  while (lo < hi) {
-    const pivot = a[(lo + hi) >> 1];
-    let i = lo;
-    let j = hi;
-    while (i <= j) {
-      while (a[i] < pivot) i++;
-      while (a[j] > pivot) j--;
-      if (i <= j) {
-        const t = a[i];
-        a[i] = a[j];
-        a[j] = t;
-        i++;
-        j--;
-      }
-    }
-    if (k <= j) hi = j;
-    else if (k >= i) lo = i;
-    else return a[k];
-  }
-  return a[k];
 }
 
 /** Bins per block of the running-mean bounds (> SELECT_BINS / 2, so a bin's window lies within its block and the two next to it). */

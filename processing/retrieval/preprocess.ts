@@ -64,6 +64,52 @@ export class CompensatedSum {
   }
 }
 
+/**
+ * The k-th smallest of a[0, n) (0-based; the value sorting would put there), by Hoare's quickselect;
+ * reorders a. a must hold no NaN.
+ */
+export function kthSmallest(a: Float64Array, n: number, k: number): number {
+  let lo = 0;
+  let hi = n - 1;
+  while (lo < hi) {
+    const pivot = a[(lo + hi) >> 1];
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i] < pivot) i++;
+      while (a[j] > pivot) j--;
+      if (i <= j) {
+        const t = a[i];
+        a[i] = a[j];
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return a[k];
+  }
+  return a[k];
+}
+
+/**
+ * The median of a[0, n) (the mean of the two middle values for even n; NaN for n = 0); reorders a.
+ * By selection (`kthSmallest`), or by a sort when a NaN is present (NaN then sorts last).
+ */
+export function medianInPlace(a: Float64Array, n: number): number {
+  if (n === 0) return NaN;
+  let hasNaN = false;
+  for (let i = 0; i < n; i++) if (a[i] !== a[i]) hasNaN = true;
+  if (hasNaN) {
+    const sorted = a.subarray(0, n).sort();
+    return n % 2 === 1 ? sorted[(n - 1) / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
+  }
+  if (n % 2 === 1) return kthSmallest(a, n, (n - 1) / 2);
+  const lower = kthSmallest(a, n, n / 2 - 1);
+  return 0.5 * (lower + kthSmallest(a, n, n / 2));
+}
+
 /** Lower real branch of y exp(-y) = x for 0 <= x < 1/e (and x < 0): y = -W0(-x), Halley's method. */
 function paralysableInverse(x: number): number {
   if (x === 0) return 0;

@@ -17,7 +17,7 @@ import { metAtmosphere, us1976, type MetProfile } from '../atmosphere/standard-a
 import { molecularProfile } from '../atmosphere/rayleigh.js';
 import { beamGeometry, binCentreRangesM, elevationFromHeader, type BeamGeometry } from '../geometry/beam.js';
 import { terrainBlockedBin, type TerrainGrid } from '../geometry/terrain.js';
-import { backgroundWindow, overlapCorrect, rangeCorrect, smoothRange } from './preprocess.js';
+import { backgroundWindow, medianInPlace, overlapCorrect, rangeCorrect, smoothRange } from './preprocess.js';
 import { lidarRatioProfile, defaultLidarRatioSr } from './params.js';
 import type { ResolvedParams } from './params.types.js';
 import { calibratedBoundary, createFernaldTrace, fernald, fernaldCalibrated, fernaldRescaled, type FernaldInput, type FernaldOutput, type FernaldTrace } from './klett.js';
@@ -29,7 +29,6 @@ import { detectHardTarget } from './hard-target.js';
 import { aerosolOpticalDepth, extinctionToPm, humidityFlag } from './pm.js';
 import { pblHeight } from './pbl.js';
 import { QC, QC_NO_PRODUCT, flagRange } from './qc.js';
-import { kthSmallest } from './glue.js';
 import { prepareSignal, recordExtent, selectChannels, SignalWorkspace, type ChannelSelection, type PreparedSignal } from './signal.js';
 
 export interface RetrievalContext {
@@ -727,17 +726,7 @@ export function lidarConstantFromSolution(
     if ((qc[i] & (QC_NO_PRODUCT | QC.LOW_SNR)) !== 0 || !(beta > 0) || !(x[i] > 0)) continue;
     ratios[n++] = x[i] / (beta * Math.exp(-2 * tau));
   }
-  if (n === 0) return NaN;
-  // The median by selection (the values a sort would put in the middle); a sort when NaN is present.
-  let hasNaN = false;
-  for (let i = 0; i < n; i++) if (ratios[i] !== ratios[i]) hasNaN = true;
-  if (hasNaN) {
-    const sorted = ratios.subarray(0, n).sort();
-    return n % 2 === 1 ? sorted[(n - 1) / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
-  }
-  if (n % 2 === 1) return kthSmallest(ratios, n, (n - 1) / 2);
-  const lower = kthSmallest(ratios, n, n / 2 - 1);
-  return 0.5 * (lower + kthSmallest(ratios, n, n / 2));
+  return medianInPlace(ratios, n);
 }
 
 /**

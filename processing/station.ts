@@ -5,6 +5,7 @@
 import { LidarError } from './errors.js';
 import type { ZenithConvention } from './geometry/beam.js';
 import type { LicelHeader } from './licel/types.js';
+import { distanceM } from './retrieval/calibrate.js';
 
 export interface StationChannel {
   wavelength_nm: number;
@@ -75,11 +76,7 @@ export const SAME_SITE_MAX_KM = 25;
 export function headerDistanceKm(header: Pick<LicelHeader, 'latitudeDeg' | 'longitudeDeg'>, station: Pick<StationConfig, 'lat' | 'lon'>): number {
   const { latitudeDeg: lat, longitudeDeg: lon } = header;
   if (!(lat >= -90 && lat <= 90) || !Number.isFinite(lon) || (lat === 0 && lon === 0)) return NaN;
-  const rad = Math.PI / 180;
-  const dLat = (lat - station.lat) * rad;
-  const dLon = (lon - station.lon) * rad;
-  const a = Math.sin(dLat / 2) ** 2 + Math.cos(lat * rad) * Math.cos(station.lat * rad) * Math.sin(dLon / 2) ** 2;
-  return 2 * 6371.0088 * Math.asin(Math.min(1, Math.sqrt(a)));
+  return distanceM(lat, lon, station.lat, station.lon) / 1000;
 }
 
 /**

@@ -10,30 +10,19 @@
  * The package.json makes tsx load the copy as ES modules like this checkout (as CommonJS its exports
  * become getters, which slows the hot loops and would bias the comparison). Prints per profile the median (and every sample) of ns per bin, as in scripts/bench.ts.
  */
-import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { pathToFileURL } from 'node:url';
 import type { retrieveFile as RetrieveFile } from '../../processing/retrieval/retrieve.js';
 import { retrieveFile as current } from '../../processing/retrieval/retrieve.js';
+import { loadBaseRetrieve } from './base.js';
 import { benchProfiles } from './inputs.js';
 
 const { values } = parseArgs({ options: { base: { type: 'string' }, 'data-bins': { type: 'string', default: '16180' }, rounds: { type: 'string', default: '10' } }, strict: true });
-if (!values.base) throw new Error('--base DIR (a directory holding the other processing/ tree) is required');
-const baseType = (() => {
-  try {
-    return (JSON.parse(readFileSync(join(resolve(values.base), 'package.json'), 'utf8')) as { type?: string }).type;
-  } catch {
-    return undefined;
-  }
-})();
-if (baseType !== 'module') throw new Error(`${values.base}/package.json must say {"type":"module"} (see the header)`);
-const baseModule = (await import(pathToFileURL(join(resolve(values.base), 'processing', 'retrieval', 'retrieve.ts')).href)) as { retrieveFile: typeof RetrieveFile };
+const baseRetrieve = await loadBaseRetrieve(values.base);
 const rounds = Number(values.rounds);
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1];
 
 for (const p of benchProfiles(Number(values['data-bins']))) {
-  const versions: Array<[string, typeof RetrieveFile]> = [['base', baseModule.retrieveFile], ['current', current]];
+  const versions: Array<[string, typeof RetrieveFile]> = [['base', baseRetrieve], ['current', current]];
   const samples: Record<string, number[]> = { base: [], current: [] };
   const profiles = current(p.file, p.fileName, p.ctx).length;
   for (const [, f] of versions) for (let i = 0; i < 40; i++) f(p.file, p.fileName, p.ctx);

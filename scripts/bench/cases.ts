@@ -43,6 +43,9 @@ export function identityCases(quick: boolean): Case[] {
   return cases;
 }
 
+/** A case's name in reports: scenario/file/boundary/mcN. */
+export const caseKey = (c: Case): string => `${c.scenario}/${c.file}/${c.boundary}/mc${c.monteCarlo}`;
+
 /** The retrieval context of a case (the accuracy tests' context; calibration with the instrument's constant). */
 export function caseContext(c: Case): RetrievalContext {
   const extra = c.boundary === 'calibration' ? { reference: { mode: 'calibration' as const, lidar_constant: pcConstant532(c.scenario) } } : {};

@@ -14,18 +14,16 @@
  *   echo '{"type":"module"}' > /tmp/ab-base/package.json
  *   npx tsx scripts/bench/compare.ts --base /tmp/ab-base [--quick]
  */
-import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { pathToFileURL } from 'node:url';
 import type { ProfileProducts, retrieveFile as RetrieveFile } from '../../processing/retrieval/retrieve.js';
 import { retrieveFile } from '../../processing/retrieval/retrieve.js';
 import { QC, QC_NO_PRODUCT } from '../../processing/retrieval/qc.js';
 import { fixtureFile } from '../../tests/retrieval-truth.js';
-import { caseContext, identityCases } from './cases.js';
+import { loadBaseRetrieve } from './base.js';
+import { caseContext, caseKey, identityCases } from './cases.js';
 
 const { values } = parseArgs({ options: { base: { type: 'string' }, quick: { type: 'boolean', default: false } }, strict: true });
-if (!values.base) throw new Error('--base DIR (a directory holding the other processing/ tree and {"type":"module"} package.json) is required');
-const base = (await import(pathToFileURL(join(resolve(values.base), 'processing', 'retrieval', 'retrieve.ts')).href)) as { retrieveFile: typeof RetrieveFile };
+const baseRetrieve = await loadBaseRetrieve(values.base);
 
 interface Tally {
   same: number;
@@ -52,8 +50,8 @@ function run(f: typeof RetrieveFile, c: ReturnType<typeof identityCases>[number]
 }
 
 for (const c of identityCases(values.quick)) {
-  const key = `${c.scenario}/${c.file}/${c.boundary}/mc${c.monteCarlo}`;
-  const before = run(base.retrieveFile, c);
+  const key = caseKey(c);
+  const before = run(baseRetrieve, c);
   const now = run(retrieveFile, c);
   if (typeof before === 'string' || typeof now === 'string') {
     if (before !== now) errorsDiffer.push(`${key}: ${typeof before === 'string' ? before : 'ok'} -> ${typeof now === 'string' ? now : 'ok'}`);

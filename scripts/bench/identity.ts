@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { retrieveFile } from '../../processing/retrieval/retrieve.js';
 import { fixtureFile } from '../../tests/retrieval-truth.js';
-import { caseContext, identityCases } from './cases.js';
+import { caseContext, caseKey, identityCases } from './cases.js';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(name);
@@ -61,7 +61,7 @@ let errors = 0;
 const t0 = performance.now();
 for (const c of cases) {
   const ctx = caseContext(c);
-  const key = `${c.scenario}/${c.file}/${c.boundary}/mc${c.monteCarlo}`;
+  const key = caseKey(c);
   try {
     const out = retrieveFile(fixtureFile(c.scenario, c.file), c.file, ctx);
     out.forEach((p, i) => {

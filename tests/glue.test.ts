@@ -1,7 +1,7 @@
 // Analog/photon-counting gluing: exact on noise-free lines, scale within 1% on synthetic Poisson
 // data, and within 2% of the simulator's 1/gain after the real preprocessing chain.
 import { describe, expect, it } from 'vitest';
-import { glue, type GlueResult } from '../processing/retrieval/glue.js';
+import { blockBounds, glue, mayBeSelected, type GlueResult } from '../processing/retrieval/glue.js';
 import { backgroundStats, backgroundWindow, deadTimeCorrect, MIN_BACKGROUND_BINS, shiftBins } from '../processing/retrieval/preprocess.js';
 import { createRng } from '../processing/random.js';
 import { getScenario } from '../processing/simulate/scenarios.js';
@@ -175,6 +175,138 @@ describe('glue: known answers', () => {
     expect(out[0]).toBeNaN();
     expect(out[sw + 5]).toBeNaN();
     expect(out[1]).toBeCloseTo(pc[1], 9);
+  });
+
+  it('a block is skipped only when none of its bins can be selected (bounds against every bin)', () => {
+    const rng = createRng(17);
+    const low = 0.5;
+    const high = 15;
+    const picks = [NaN, Infinity, -Infinity, 0, -0, low, high, low * (1 + 2e-16), high * (1 + 2e-16), low * (1 - 2e-16), -3];
+    let skipped = 0;
+    for (let rep = 0; rep < 20000; rep++) {
+      const scale = [40, 1, 1e-3, 3.7e5, 0.1 + rng.uniform()][rep % 5];
+      const value = () => {
+        const u = rng.uniform();
+        if (u < 0.3) return picks[Math.floor(rng.uniform() * picks.length)] / (u < 0.15 ? scale : 1);
+        return (rng.uniform() * 40 - 5) / (u < 0.65 ? scale : 1);
+      };
+      const len = 1 + Math.floor(rng.uniform() * 8);
+      const an = new Float64Array(len).map(value);
+      const blocks = blockBounds(an, 0, len);
+      let selected = false;
+      for (let i = 0; i < len; i++) if (Number.isFinite(an[i]) && scale * an[i] >= low && scale * an[i] <= high) selected = true;
+      const may = mayBeSelected(blocks, 0, scale, low, high);
+      if (selected) expect(may).toBe(true);
+      skipped += +!may;
+    }
+    expect(skipped).toBeGreaterThan(2000); // it does skip
+  });
+
+  it('equals a plain re-implementation of the method (no block skipping, running means summed afresh)', () => {
+    // The header's method written out bin by bin without any of glue.ts's shortcuts: it must give
+    // the same fits (to rounding) on noisy traces whose far-range noise strays into the window.
+    const low = 0.5;
+    const high = 15;
+    const ols = (sel: (i: number) => boolean, an: Float64Array, pc: Float64Array, from: number, to: number) => {
+      const idx: number[] = [];
+      for (let i = from; i < to; i++) if (Number.isFinite(an[i]) && Number.isFinite(pc[i]) && sel(i)) idx.push(i);
+      const n = idx.length;
+      const mx = idx.reduce((a, i) => a + an[i], 0) / n;
+      const my = idx.reduce((a, i) => a + pc[i], 0) / n;
+      let vxx = 0;
+      let vxy = 0;
+      let vyy = 0;
+      for (const i of idx) {
+        vxx += (an[i] - mx) ** 2;
+        vxy += (an[i] - mx) * (pc[i] - my);
+        vyy += (pc[i] - my) ** 2;
+      }
+      const scale = vxy / vxx;
+      return { n, scale, offset: my - scale * mx, r2: (vxy * vxy) / (vxx * vyy), sigma: Math.sqrt(Math.max(0, vyy - scale * vxy) / (n - 2)), first: idx[0], last: idx[n - 1] };
+    };
+    for (const seed of [1, 2, 3, 4]) {
+      const rng = createRng(seed);
+      const n = 2500 + 300 * seed;
+      const from = 3 * seed;
+      const to = n - 5 * seed;
+      // Seeds 3 and 4: a layer whose sharp near edge (at a block start, blocks of 8 from `from`) jumps
+      // above the window: running means there reach into the weaker block before it.
+      const edge = from + 8 * 187;
+      const rate = trueRate(n).map((v, i) => v + (seed > 2 && i >= edge ? 14 * Math.exp(-(i - edge) / 60) : 0));
+      const pc = rate.map((v) => v + Math.sqrt(v / 30 + 0.04) * rng.normal());
+      const an = rate.map((v) => v / 40 + 0.006 * rng.normal());
+      for (let i = seed; i < n; i += 89) pc[i] = NaN;
+      const sigmaPc = rate.map((v) => Math.sqrt(v / 30 + 0.04));
+      const sigmaAnalog = new Float64Array(n).fill(0.006);
+      const g = glue(an, pc, from, to, new Float64Array(n), { sigmaPc, sigmaAnalog });
+
+      const f1 = ols((i) => pc[i] >= low && pc[i] <= high, an, pc, from, to);
+      const f2 = ols((i) => f1.scale * an[i] >= low && f1.scale * an[i] <= high && Math.abs(pc[i] - f1.scale * an[i] - f1.offset) <= 3 * f1.sigma, an, pc, from, to);
+      const ratios: number[] = [];
+      for (let i = from; i < to; i++) {
+        const scaled = f2.scale * an[i];
+        if (scaled >= low && scaled <= high && pc[i] > 0) ratios.push(sigmaPc[i] ** 2 / pc[i]);
+      }
+      const k = ratios.sort((a, b) => a - b)[ratios.length >> 1];
+      const smooth = (i: number) => {
+        let sum = 0;
+        let m = 0;
+        for (let j = Math.max(from, i - 7); j <= Math.min(to - 1, i + 7); j++) if (Number.isFinite(an[j])) (sum += an[j]), m++;
+        return sum / m;
+      };
+      let a = f2.scale;
+      let used = 0;
+      for (let pass = 0; pass < 2; pass++) {
+        let sy = 0;
+        let sx = 0;
+        used = 0;
+        for (let i = from; i < to; i++) {
+          if (!Number.isFinite(an[i]) || !Number.isFinite(pc[i])) continue;
+          const selector = a * smooth(i);
+          if (!(selector >= low && selector <= high)) continue;
+          if (Math.abs(pc[i] - a * an[i]) > 3 * Math.sqrt(k * selector + a * a * 0.006 ** 2)) continue;
+          sy += pc[i];
+          sx += an[i];
+          used++;
+        }
+        a = sy / sx;
+      }
+      expect(used).toBeGreaterThan(100);
+      expect(g.n).toBe(f2.n);
+      expect([g.fromBin, g.toBin]).toEqual([f2.first, f2.last + 1]);
+      expect(g.r2).toBeCloseTo(f2.r2, 12);
+      expect(Math.abs(g.scale / a - 1)).toBeLessThan(1e-12);
+    }
+  });
+
+  it('skipping blocks that cannot hold a selected bin changes nothing: the same fit at every block alignment', () => {
+    // The fits skip blocks of 8 bins (counted from `from`) whose value bounds miss the selection
+    // window; moving the data by k bins regroups them. Far-range noise makes excursions into the
+    // window, NaN bins and values exactly at its edges (0.5 and 15 MHz) are sprinkled in.
+    const rng = createRng(5);
+    const n = 3000;
+    const rate = trueRate(n);
+    const pc = rate.map((v) => v + Math.sqrt(v / 30 + 0.01) * rng.normal());
+    const an = rate.map((v) => v / 40 + 0.004 * rng.normal());
+    for (let i = 0; i < n; i += 97) pc[i] = NaN;
+    for (let i = 13; i < n; i += 131) an[i] = NaN;
+    for (let i = 500; i < n; i += 211) pc[i] = i % 2 ? 0.5 : 15;
+    const sigmaPc = rate.map((v) => Math.sqrt(Math.max(v, 0.01) / 30));
+    const sigmaAnalog = new Float64Array(n).fill(0.004);
+    const results: GlueResult[] = [];
+    for (let k = 0; k <= 8; k++) {
+      const pad = (a: Float64Array, fill: number) => {
+        const b = new Float64Array(n + k).fill(fill);
+        b.set(a, k);
+        return b;
+      };
+      // The padding is selectable by every window (PC 5 MHz, analog 5/40 mV) but lies before `from`.
+      const g = glue(pad(an, 5 / 40), pad(pc, 5), k, n + k, new Float64Array(n + k), { sigmaPc: pad(sigmaPc, 0.4), sigmaAnalog: pad(sigmaAnalog, 0.004) });
+      results.push({ ...g, fromBin: g.fromBin - k, toBin: g.toBin - k, switchBin: g.switchBin - k });
+    }
+    expect(results[0].ok).toBe(true);
+    expect(results[0].n).toBeGreaterThan(100);
+    for (const r of results) expect(r).toEqual(results[0]);
   });
 
   it('rejects bad arguments naming them', () => {

@@ -82,11 +82,73 @@ interface Fit {
 }
 
 /**
+ * Scratch of the fits, grown on demand and reused (no allocation per call once a record length has
+ * been seen; gluing is synchronous, so one set serves every call).
+ */
+let ratioScratch: Float64Array = new Float64Array(0);
+let smoothScratch: Float64Array = new Float64Array(0);
+let blockScratch: Float64Array = new Float64Array(0);
+
+function scratchOf(current: Float64Array, n: number): Float64Array {
+  return current.length >= n ? current : new Float64Array(Math.max(n, 2 * current.length));
+}
+
+/**
+ * Bins per block of the bounds below (> SELECT_BINS / 2, so a bin's running-mean window lies within
+ * its block and the two next to it).
+ */
+const BOUND_BLOCK = 8;
+/**
+ * Fields per block: min, max and max |x| of the block's analog values, then the same over the block
+ * and its two neighbours (the running means' bounds, filled by `fitThroughOrigin`).
+ */
+const BLOCK_FIELDS = 6;
+
+/**
+ * Per block of BOUND_BLOCK bins of [from, to) (the first block starts at `from`), the bounds of the
+ * analog values, into the reused scratch: NaN is left out (its comparisons are false), infinities
+ * are kept (they widen the bounds, which stays conservative); +Infinity, -Infinity and 0 for a block
+ * of NaN. The selections after the first fit are windows on the analog times a positive scale, and
+ * rounding is monotonic (a <= b implies fl(s a) <= fl(s b) for s > 0), so a block whose bounds miss
+ * the window holds no selected bin: the fits skip it with no effect on their result. On a long
+ * record the glue region is a small part of the prepared range. (Exported for tests.)
+ */
+export function blockBounds(an: Float64Array, from: number, to: number): Float64Array {
+  const nb = Math.ceil((to - from) / BOUND_BLOCK);
+  blockScratch = scratchOf(blockScratch, BLOCK_FIELDS * nb);
+  const blocks = blockScratch;
+  for (let q = 0, o = 0; q < nb; q++, o += BLOCK_FIELDS) {
+    let lo = Infinity;
+    let hi = -Infinity;
+    // Selects rather than branches on the data (noise makes those branches unpredictable).
+    for (let j = from + q * BOUND_BLOCK, end = Math.min(to, j + BOUND_BLOCK); j < end; j++) {
+      const v = an[j];
+      lo = v < lo ? v : lo;
+      hi = v > hi ? v : hi;
+    }
+    blocks[o] = lo;
+    blocks[o + 1] = hi;
+    blocks[o + 2] = lo <= hi ? Math.max(Math.abs(lo), Math.abs(hi)) : 0;
+  }
+  return blocks;
+}
+
+/**
+ * Whether block q may hold a bin whose analog times `scale` lies in [low, high] (scale <= 0 or NaN:
+ * always, no bound is taken). (Exported for tests.)
+ */
+export function mayBeSelected(blocks: Float64Array, q: number, scale: number, low: number, high: number): boolean {
+  const o = BLOCK_FIELDS * q;
+  return !(scale > 0) || (scale * blocks[o + 1] >= low && scale * blocks[o] <= high);
+}
+
+/**
  * Least-squares line y = a x + b (y = PC, x = AN) over the selected bins: without `prev`, bins with
  * y in [low, high]; with `prev`, bins whose analog in PC units (prev.scale * x) is in [low, high] and whose
- * residual is within 3 prev.sigma. Two passes: means, then centred sums.
+ * residual is within 3 prev.sigma. Two passes: means, then centred sums; with `prev`, blocks that
+ * cannot hold a selected bin (`blockBounds`) are skipped.
  */
-function fitLine(an: Float64Array, pc: Float64Array, from: number, to: number, low: number, high: number, prev: Fit | null): Fit {
+function fitLine(an: Float64Array, pc: Float64Array, from: number, to: number, low: number, high: number, prev: Fit | null, blocks: Float64Array): Fit {
   // Compensated (Neumaier) sums, written out: a CompensatedSum method call that the compiler does not
   // inline boxes its argument, an allocation per bin (the same arithmetic as CompensatedSum.add).
   let sx = 0;
@@ -96,6 +158,7 @@ function fitLine(an: Float64Array, pc: Float64Array, from: number, to: number, l
   let n = 0;
   let first = -1;
   let last = -1;
+  const selector = prev === null ? NaN : prev.scale; // NaN: no block is skipped
   const use = (i: number): boolean => {
     const x = an[i];
     const y = pc[i];
@@ -106,19 +169,22 @@ function fitLine(an: Float64Array, pc: Float64Array, from: number, to: number, l
     const scaled = prev.scale * x;
     return scaled >= low && scaled <= high && Math.abs(y - scaled - prev.offset) <= 3 * prev.sigma;
   };
-  for (let i = from; i < to; i++) {
-    if (!use(i)) continue;
-    const x = an[i];
-    const y = pc[i];
-    let t = sx + x;
-    cx += Math.abs(sx) >= Math.abs(x) ? sx - t + x : x - t + sx;
-    sx = t;
-    t = sy + y;
-    cy += Math.abs(sy) >= Math.abs(y) ? sy - t + y : y - t + sy;
-    sy = t;
-    n++;
-    if (first < 0) first = i;
-    last = i;
+  for (let q = 0, b = from; b < to; q++, b += BOUND_BLOCK) {
+    if (!mayBeSelected(blocks, q, selector, low, high)) continue;
+    for (let i = b, end = Math.min(to, b + BOUND_BLOCK); i < end; i++) {
+      if (!use(i)) continue;
+      const x = an[i];
+      const y = pc[i];
+      let t = sx + x;
+      cx += Math.abs(sx) >= Math.abs(x) ? sx - t + x : x - t + sx;
+      sx = t;
+      t = sy + y;
+      cy += Math.abs(sy) >= Math.abs(y) ? sy - t + y : y - t + sy;
+      sy = t;
+      n++;
+      if (first < 0) first = i;
+      last = i;
+    }
   }
   const none: Fit = { scale: NaN, offset: NaN, r2: NaN, sigma: NaN, scaleSigma: NaN, n, first, last };
   if (n < 3) return none;
@@ -130,22 +196,25 @@ function fitLine(an: Float64Array, pc: Float64Array, from: number, to: number, l
   let cxy = 0;
   let syy = 0;
   let cyy = 0;
-  for (let i = first; i <= last; i++) {
-    if (!use(i)) continue;
-    const dx = an[i] - mx;
-    const dy = pc[i] - my;
-    const xx = dx * dx;
-    const xy = dx * dy;
-    const yy = dy * dy;
-    let t = sxx + xx;
-    cxx += Math.abs(sxx) >= Math.abs(xx) ? sxx - t + xx : xx - t + sxx;
-    sxx = t;
-    t = sxy + xy;
-    cxy += Math.abs(sxy) >= Math.abs(xy) ? sxy - t + xy : xy - t + sxy;
-    sxy = t;
-    t = syy + yy;
-    cyy += Math.abs(syy) >= Math.abs(yy) ? syy - t + yy : yy - t + syy;
-    syy = t;
+  for (let q = ((first - from) / BOUND_BLOCK) | 0, b = from + q * BOUND_BLOCK; b <= last; q++, b += BOUND_BLOCK) {
+    if (!mayBeSelected(blocks, q, selector, low, high)) continue;
+    for (let i = Math.max(first, b), end = Math.min(last + 1, b + BOUND_BLOCK); i < end; i++) {
+      if (!use(i)) continue;
+      const dx = an[i] - mx;
+      const dy = pc[i] - my;
+      const xx = dx * dx;
+      const xy = dx * dy;
+      const yy = dy * dy;
+      let t = sxx + xx;
+      cxx += Math.abs(sxx) >= Math.abs(xx) ? sxx - t + xx : xx - t + sxx;
+      sxx = t;
+      t = sxy + xy;
+      cxy += Math.abs(sxy) >= Math.abs(xy) ? sxy - t + xy : xy - t + sxy;
+      sxy = t;
+      t = syy + yy;
+      cyy += Math.abs(syy) >= Math.abs(yy) ? syy - t + yy : yy - t + syy;
+      syy = t;
+    }
   }
   const vxx = sxx + cxx;
   const vxy = sxy + cxy;
@@ -174,20 +243,6 @@ function fitLine(an: Float64Array, pc: Float64Array, from: number, to: number, l
 const SELECT_BINS = 15;
 
 /**
- * Scratch of `fitThroughOrigin`, grown on demand and reused (no allocation per call once a record
- * length has been seen; gluing is synchronous, so one set serves every call).
- */
-let ratioScratch: Float64Array = new Float64Array(0);
-let smoothScratch: Float64Array = new Float64Array(0);
-let blockScratch: Float64Array = new Float64Array(0);
-
-function scratchOf(current: Float64Array, n: number): Float64Array {
-  return current.length >= n ? current : new Float64Array(Math.max(n, 2 * current.length));
-}
-
-/** Bins per block of the running-mean bounds (> SELECT_BINS / 2, so a bin's window lies within its block and the two next to it). */
-const BOUND_BLOCK = 8;
-/**
  * Margin on the running mean's bounds: a window sum made of <= SELECT_BINS + 2 BOUND_BLOCK additions
  * and subtractions of values <= max|x| (summed afresh at each block start, then slid) is within
  * ~(SELECT_BINS + 2 BOUND_BLOCK) eps SELECT_BINS max|x| of the exact one (Higham 2002, eq. 4.4), far
@@ -195,58 +250,35 @@ const BOUND_BLOCK = 8;
  */
 const BOUND_MARGIN = 1e-12;
 
-function fitThroughOrigin(an: Float64Array, pc: Float64Array, from: number, to: number, low: number, high: number, prev: Fit, sigmaAnalog?: Float64Array, sigmaPc?: Float64Array): { scale: number; scaleSigma: number; n: number } {
+function fitThroughOrigin(an: Float64Array, pc: Float64Array, from: number, to: number, low: number, high: number, prev: Fit, blocks: Float64Array, sigmaAnalog?: Float64Array, sigmaPc?: Float64Array): { scale: number; scaleSigma: number; n: number } {
+  const nb = Math.ceil((to - from) / BOUND_BLOCK);
   let k = 1;
   if (sigmaPc) {
     ratioScratch = scratchOf(ratioScratch, to - from);
     const ratios = ratioScratch;
     let count = 0;
-    for (let i = from; i < to; i++) {
-      const scaled = prev.scale * an[i];
-      if (scaled >= low && scaled <= high && pc[i] > 0 && Number.isFinite(sigmaPc[i])) ratios[count++] = (sigmaPc[i] * sigmaPc[i]) / pc[i];
+    for (let q = 0, b = from; q < nb; q++, b += BOUND_BLOCK) {
+      if (!mayBeSelected(blocks, q, prev.scale, low, high)) continue;
+      for (let i = b, end = Math.min(to, b + BOUND_BLOCK); i < end; i++) {
+        const scaled = prev.scale * an[i];
+        if (scaled >= low && scaled <= high && pc[i] > 0 && Number.isFinite(sigmaPc[i])) ratios[count++] = (sigmaPc[i] * sigmaPc[i]) / pc[i];
+      }
     }
     if (count > 0) k = kthSmallest(ratios, count, count >> 1);
   }
   // Selection on a running mean of the analog (SELECT_BINS wide): selecting bins by their own noisy
   // value at the window edges would keep upward fluctuations and bias the scale low. The means are
-  // computed only in blocks of bins where they can be selected: min and max of the finite analog
-  // values around a block bound the means of its bins, so far-range and saturated-range blocks are
-  // skipped with no effect on the result.
+  // computed only in blocks of bins where they can be selected: min and max of the analog values of
+  // a block and the two next to it bound the means of its bins, so far-range and saturated-range
+  // blocks are skipped with no effect on the result.
   const half = SELECT_BINS >> 1;
-  const nb = Math.ceil((to - from) / BOUND_BLOCK);
-  blockScratch = scratchOf(blockScratch, 3 * nb);
-  const blocks = blockScratch; // [min, max, max|x|] of the finite values per block (+Inf, -Inf, 0 if none)
-  for (let q = 0; q < nb; q++) {
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (let j = from + q * BOUND_BLOCK, end = Math.min(to, j + BOUND_BLOCK); j < end; j++) {
-      const v = an[j];
-      if (!Number.isFinite(v)) continue;
-      if (v < lo) lo = v;
-      if (v > hi) hi = v;
-    }
-    blocks[3 * q] = lo;
-    blocks[3 * q + 1] = hi;
-    blocks[3 * q + 2] = lo <= hi ? Math.max(Math.abs(lo), Math.abs(hi)) : 0;
-  }
-  // Widen each block's bounds to its neighbours' (the windows of its bins reach into them), in place
-  // from the left with the previous block's own values kept aside.
-  let prevLo = Infinity;
-  let prevHi = -Infinity;
-  let prevBig = 0;
-  for (let q = 0; q < nb; q++) {
-    const lo = blocks[3 * q];
-    const hi = blocks[3 * q + 1];
-    const big = blocks[3 * q + 2];
-    const nextLo = q + 1 < nb ? blocks[3 * q + 3] : Infinity;
-    const nextHi = q + 1 < nb ? blocks[3 * q + 4] : -Infinity;
-    const nextBig = q + 1 < nb ? blocks[3 * q + 5] : 0;
-    blocks[3 * q] = Math.min(prevLo, lo, nextLo);
-    blocks[3 * q + 1] = Math.max(prevHi, hi, nextHi);
-    blocks[3 * q + 2] = Math.max(prevBig, big, nextBig);
-    prevLo = lo;
-    prevHi = hi;
-    prevBig = big;
+  // The running means' bounds: each block's widened to its neighbours' (the windows of its bins reach into them).
+  for (let q = 0, o = 0; q < nb; q++, o += BLOCK_FIELDS) {
+    const before = q > 0 ? o - BLOCK_FIELDS : o;
+    const after = q + 1 < nb ? o + BLOCK_FIELDS : o;
+    blocks[o + 3] = Math.min(blocks[before], blocks[o], blocks[after]);
+    blocks[o + 4] = Math.max(blocks[before + 1], blocks[o + 1], blocks[after + 1]);
+    blocks[o + 5] = Math.max(blocks[before + 2], blocks[o + 2], blocks[after + 2]);
   }
   smoothScratch = scratchOf(smoothScratch, to - from);
   const smooth = smoothScratch;
@@ -267,8 +299,9 @@ function fitThroughOrigin(an: Float64Array, pc: Float64Array, from: number, to: 
     for (let q = 0; q < nb; q++) {
       if (a > 0) {
         // a * mean cannot reach [low, high] anywhere in the block: no bin of it is selected.
-        const margin = BOUND_MARGIN * blocks[3 * q + 2];
-        if (a * (blocks[3 * q + 1] + margin) * (1 + BOUND_MARGIN) < low || a * (blocks[3 * q] - margin) * (1 - BOUND_MARGIN) > high) continue;
+        const o = BLOCK_FIELDS * q;
+        const margin = BOUND_MARGIN * blocks[o + 5];
+        if (a * (blocks[o + 4] + margin) * (1 + BOUND_MARGIN) < low || a * (blocks[o + 3] - margin) * (1 - BOUND_MARGIN) > high) continue;
       }
       for (let i = from + q * BOUND_BLOCK, end = Math.min(to, i + BOUND_BLOCK); i < end; i++) {
         const x = an[i];
@@ -349,12 +382,13 @@ export function glue(analogMv: Float64Array, pcMHz: Float64Array, from: number, 
     if (a !== undefined && a.length !== n) throw bad(`invalid ${name} length: ${a.length} (expected ${n} bins)`, name);
   }
 
-  const first = fitLine(analogMv, pcMHz, from, to, low, high, null);
-  const fit = Number.isFinite(first.sigma) && first.sigma > 0 ? fitLine(analogMv, pcMHz, from, to, low, high, first) : first;
+  const blocks = blockBounds(analogMv, from, to);
+  const first = fitLine(analogMv, pcMHz, from, to, low, high, null, blocks);
+  const fit = Number.isFinite(first.sigma) && first.sigma > 0 ? fitLine(analogMv, pcMHz, from, to, low, high, first, blocks) : first;
   let usable = fit.n >= 3 && Number.isFinite(fit.scale) && fit.scale > 0 && Number.isFinite(fit.offset);
   // Final estimate: weighted, through the origin (both inputs are background-subtracted).
   if (usable) {
-    const w = fitThroughOrigin(analogMv, pcMHz, from, to, low, high, fit, opts.sigmaAnalog, opts.sigmaPc);
+    const w = fitThroughOrigin(analogMv, pcMHz, from, to, low, high, fit, blocks, opts.sigmaAnalog, opts.sigmaPc);
     if (w.n >= 3 && w.scale > 0 && Number.isFinite(w.scale)) {
       fit.scale = w.scale;
       fit.offset = 0;

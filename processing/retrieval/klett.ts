@@ -117,6 +117,15 @@ export function createFernaldTrace(bins: number): FernaldTrace {
 const EXP_SERIES_LIMIT = 1e-3;
 
 /**
+ * exp(e) for the small per-step exponents of a running product of transmissions: the degree-5
+ * Taylor polynomial for |e| < 1e-3 (truncation below rounding; ~4x cheaper than Math.exp), else
+ * Math.exp. A product of n such factors is within ~n * 1e-16 (relative) of exp of the sum.
+ */
+export function expStep(e: number): number {
+  return e < EXP_SERIES_LIMIT && e > -EXP_SERIES_LIMIT ? 1 + e * (1 + e * (0.5 + e * (1 / 6 + e * (1 / 24 + e / 120)))) : Math.exp(e);
+}
+
+/**
  * One direction of the inversion from the reference bin: step -1 (backward) or +1 (forward), up to `end`
  * (exclusive). exp(-2 A) is carried as a product of the per-step factors exp(-2 dA) (dA the trapezoid
  * increment; a short series for the small arguments of ordinary bins): one multiplication per bin
@@ -149,7 +158,7 @@ function sweep(input: FernaldInput, ref: number, end: number, step: number, d0: 
     bMax = Math.max(bMax, bm);
     const g = (s - sm) * bm;
     const e = (rPrev - r) * (g + gPrev); // -2 dA
-    attenuation *= e < EXP_SERIES_LIMIT && e > -EXP_SERIES_LIMIT ? 1 + e * (1 + e * (0.5 + e * (1 / 6 + e * (1 / 24 + e / 120)))) : Math.exp(e);
+    attenuation *= expStep(e);
     rPrev = r;
     gPrev = g;
     const x = rcs[i];

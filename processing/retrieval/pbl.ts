@@ -220,11 +220,12 @@ export function pblHeight(heightM: Float64Array, rcs: Float64Array, qc: Uint8Arr
       const cl = cumulativeAt(heightM, x, c, jl, b - half);
       const cu = cumulativeAt(heightM, x, c, ju, b + half);
       const aw = 2 * cAtCentre - cl - cu;
-      w[d * nb + k] = aw / dilations[d];
-      sw += aw / dilations[d];
+      const wd = aw / dilations[d];
+      w[d * nb + k] = wd;
+      sw += wd;
       sn += cu - cl > 0 ? aw / (cu - cl) : NaN;
       if (d === dMin) {
-        rawMin[k] = aw / aMin;
+        rawMin[k] = wd; // dilations[dMin] is aMin
         meanXMin[k] = (cu - cl) / aMin;
       }
     }

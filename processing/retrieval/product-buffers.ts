@@ -10,7 +10,7 @@
  *
  * Reused arrays keep what the previous call wrote: `reused` says so, and the retrieval writes every
  * element of every product, zeroing first the few it accumulates into — except the NaN that the
- * previous call left beyond its extent, where nothing else writes (`nanFrom`). So the caller must
+ * previous call left beyond its extent, where nothing else writes (`nanFrom`, `rcsTail`). So the caller must
  * not modify the arrays (read, copy, serialise). tests/product-buffers.test.ts checks reused against
  * fresh, bit for bit, over a sequence of different retrievals.
  */
@@ -45,13 +45,20 @@ export type ProductArrays = Record<FloatProduct, Float64Array> & {
    * them only below the signal's extent, so it fills NaN only up to where they already are.
    */
   nanFrom: number;
+  /** The same for `rcs`, which the retrieval writes up to the end of the prepared signal. */
+  rcsTail: NanTail;
 };
+
+/** Where an array holds NaN from on (to the end): a call that writes [0, end) refills only [end, nanFrom). */
+export interface NanTail {
+  nanFrom: number;
+}
 
 /** The products that read NaN beyond the last retrieved bin (the masks); see `nanFrom`. */
 export const MASKED_PRODUCTS = ['betaAer', 'alphaAer', 'betaAerSigma', 'alphaAerSigma', 'alphaAerSensLidarRatio', 'alphaAerSensReference', 'pm10', 'pm25', 'pm10Sigma', 'pm25Sigma'] as const satisfies readonly FloatProduct[];
 
 function allocate(bins: number): ProductArrays {
-  const arrays = { qc: new Uint8Array(bins), reused: false, nanFrom: bins } as ProductArrays;
+  const arrays = { qc: new Uint8Array(bins), reused: false, nanFrom: bins, rcsTail: { nanFrom: bins } } as ProductArrays;
   for (const name of FLOAT_PRODUCTS) arrays[name] = new Float64Array(bins);
   return arrays;
 }

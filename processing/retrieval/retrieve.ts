@@ -20,11 +20,11 @@ import { terrainBlockedBin, type TerrainGrid } from '../geometry/terrain.js';
 import { backgroundWindow, medianInPlace, overlapCorrect, rangeCorrect, smoothRange } from './preprocess.js';
 import { lidarRatioProfile, defaultLidarRatioSr } from './params.js';
 import type { ResolvedParams } from './params.types.js';
-import { calibratedBoundary, createFernaldTrace, fernald, fernaldCalibrated, fernaldRescaled, type FernaldInput, type FernaldOutput, type FernaldTrace } from './klett.js';
+import { calibratedBoundary, createFernaldTrace, expStep, fernald, fernaldCalibrated, fernaldRescaled, type FernaldInput, type FernaldOutput, type FernaldTrace } from './klett.js';
 import { attenuatedMolecular, autoReferenceWindow, molecularOpticalDepth, rayleighFit, slopeBoundary } from './reference.js';
 import { detectCloud } from './cloud.js';
 import { firstBins, signalExtent } from './extent.js';
-import { productArrays, type ProductBuffers } from './product-buffers.js';
+import { productArrays, type NanTail, type ProductBuffers } from './product-buffers.js';
 import { detectHardTarget } from './hard-target.js';
 import { aerosolOpticalDepth, extinctionToPm, humidityFlag } from './pm.js';
 import { pblHeight } from './pbl.js';
@@ -145,6 +145,8 @@ function molecular(key: string, heightM: Float64Array, rangeM: Float64Array, wav
 class RetrievalWorkspace {
   readonly signal: SignalWorkspace;
   readonly sigmaX: Float64Array;
+  /** sigmaX is NaN from here on (rangeCorrected). */
+  readonly sigmaXTail: NanTail;
   readonly scratch: Float64Array;
   readonly lidarRatio: Float64Array;
   readonly lrShifted: Float64Array;
@@ -155,6 +157,7 @@ class RetrievalWorkspace {
   constructor(readonly bins: number) {
     this.signal = new SignalWorkspace(bins);
     this.sigmaX = new Float64Array(bins);
+    this.sigmaXTail = { nanFrom: bins }; // zeros: NaN to write everywhere
     this.scratch = new Float64Array(bins);
     this.lidarRatio = new Float64Array(bins);
     this.lrShifted = new Float64Array(bins);
@@ -175,6 +178,9 @@ class MonteCarloWorkspace {
   readonly rawAn: Float64Array;
   readonly x: Float64Array;
   readonly sigmaX: Float64Array;
+  /** x and sigmaX are NaN from here on (rangeCorrected). */
+  readonly xTail: NanTail;
+  readonly sigmaXTail: NanTail;
   readonly scratch: Float64Array;
   readonly qcRun: Uint8Array;
   readonly out: FernaldOutput;
@@ -189,6 +195,8 @@ class MonteCarloWorkspace {
     this.rawAn = new Float64Array(bins);
     this.x = new Float64Array(bins);
     this.sigmaX = new Float64Array(bins);
+    this.xTail = { nanFrom: bins };
+    this.sigmaXTail = { nanFrom: bins };
     this.scratch = new Float64Array(bins);
     this.qcRun = new Uint8Array(bins);
     this.out = { betaAer: new Float64Array(bins), alphaAer: new Float64Array(bins) };
@@ -307,10 +315,19 @@ interface InversionSetup {
   ws: RetrievalWorkspace;
 }
 
-/** Signal -> X (overlap, range correction, smoothing); the overlap flags go to qc. Returns sigma of X in `sigmaX`. */
-function rangeCorrected(s: InversionSetup, prepared: PreparedSignal, xAll: Float64Array, sigmaXAll: Float64Array, qcAll: Uint8Array, scratchAll: Float64Array): void {
+/**
+ * Signal -> X (overlap, range correction, smoothing); the overlap flags go to qc. Returns sigma of X in
+ * `sigmaX`. Beyond the prepared bins [0, end) both are NaN: filled only where an earlier call wrote
+ * (`xTail`, `sigmaTail`: from where each array is NaN already; a long record's extent is a few
+ * thousand of its 16380 bins, and Monte Carlo calls this once per realisation).
+ */
+function rangeCorrected(s: InversionSetup, prepared: PreparedSignal, xAll: Float64Array, sigmaXAll: Float64Array, qcAll: Uint8Array, scratchAll: Float64Array, xTail: NanTail, sigmaTail: NanTail): void {
   const { ctx, end } = s;
-  // Only the prepared bins [0, end); beyond, X and its sigma are NaN.
+  const xNanFrom = xTail.nanFrom;
+  const sigmaNanFrom = sigmaTail.nanFrom;
+  // Should this call fail half-way, [0, end) may have been written.
+  xTail.nanFrom = Math.max(xNanFrom, end);
+  sigmaTail.nanFrom = Math.max(sigmaNanFrom, end);
   const cut = <T extends Float64Array | Uint8Array>(a: T): T => firstBins(a, end);
   const rangeM = cut(s.rangeM);
   const signal = cut(prepared.signal);
@@ -319,8 +336,6 @@ function rangeCorrected(s: InversionSetup, prepared: PreparedSignal, xAll: Float
   const sigmaX = cut(sigmaXAll);
   const qc = cut(qcAll);
   const scratch = cut(scratchAll);
-  xAll.fill(NaN, end);
-  sigmaXAll.fill(NaN, end);
   const overlap = ctx.params.overlap;
   overlapCorrect(signal, rangeM, overlap, scratch, qc);
   rangeCorrect(scratch, rangeM, x);
@@ -341,6 +356,10 @@ function rangeCorrected(s: InversionSetup, prepared: PreparedSignal, xAll: Float
     smoothRange(scratch, s.smoothingBins, s.binWidthM, x);
     for (let i = 0; i < sigmaX.length; i++) sigmaX[i] /= Math.sqrt(s.smoothingBins);
   }
+  xAll.fill(NaN, end, xNanFrom);
+  sigmaXAll.fill(NaN, end, sigmaNanFrom);
+  xTail.nanFrom = end;
+  sigmaTail.nanFrom = end;
 }
 
 /** The inversion input for signal x and lidar ratio profile (one object per retrieval, its arrays swapped). */
@@ -359,18 +378,20 @@ function fernaldInput(s: InversionSetup, x: Float64Array, lidarRatio: Float64Arr
 }
 
 /** Runs the inversion for a fixed boundary, writing beta/alpha (and the trace for `invertReference`, if given). */
-function invert(s: InversionSetup, x: Float64Array, b: Boundary, lidarRatio: Float64Array, out: FernaldOutput, trace: FernaldTrace | null = null): void {
+/** `rcsRef`: the boundary signal of `x` (boundarySignal; pass it when known: it costs a fit). */
+function invert(s: InversionSetup, x: Float64Array, b: Boundary, lidarRatio: Float64Array, out: FernaldOutput, trace: FernaldTrace | null = null, rcsRef = boundarySignal(s, x, b)): void {
   const input = fernaldInput(s, x, lidarRatio);
   if (trace !== null) trace.ref = -1;
   if (b.mode === 'calibration') {
     fernaldCalibrated(input, b.lidarConstant, b.ref, out, trace);
     return;
   }
-  fernald(input, b.ref, b.betaAerRef, boundarySignal(s, x, b), out, trace);
+  fernald(input, b.ref, b.betaAerRef, rcsRef, out, trace);
 }
 
-/** X(r_c) of the boundary: the Rayleigh fit's (unweighted) value, else the local mean around r_c. */
+/** X(r_c) of the boundary: the Rayleigh fit's (unweighted) value, else the local mean around r_c (calibration: not used, NaN). */
 function boundarySignal(s: InversionSetup, x: Float64Array, b: Boundary): number {
+  if (b.mode === 'calibration') return NaN;
   return b.mode === 'rayleigh' ? rayleighFit(x, s.attMol, b.from, b.to).rcsRef : localMean(x, b.ref, 5);
 }
 
@@ -379,7 +400,7 @@ function boundarySignal(s: InversionSetup, x: Float64Array, b: Boundary): number
  * calibrated boundary the lidar constant -/+ 10%. Only the boundary value changes, so the main
  * run's trace gives it exactly with one division per bin.
  */
-function invertReference(s: InversionSetup, x: Float64Array, b: Boundary, factor: number, trace: FernaldTrace, out: FernaldOutput): void {
+function invertReference(s: InversionSetup, x: Float64Array, b: Boundary, factor: number, trace: FernaldTrace, out: FernaldOutput, rcsRef: number): void {
   const input = fernaldInput(s, x, s.lidarRatio);
   if (b.mode === 'calibration') {
     checkTrace(trace, b.ref, x[b.ref]);
@@ -391,7 +412,7 @@ function invertReference(s: InversionSetup, x: Float64Array, b: Boundary, factor
     else fernaldRescaled(input, trace, cb.betaAerStart, out);
     return;
   }
-  checkTrace(trace, b.ref, boundarySignal(s, x, b));
+  checkTrace(trace, b.ref, rcsRef);
   fernaldRescaled(input, trace, referencePerturbed(b, s.betaMol, factor), out);
 }
 
@@ -514,7 +535,7 @@ export function retrieveChannel(file: LicelFile, fileName: string, sel: ChannelS
   const molKey = [elevationDeg.toFixed(3), station.altitude_m, groundM, bins, binWidthM, zeroBin, sel.wavelengthNm, params.molecular.atmosphere, params.molecular.crossSection, params.molecular.lidarRatioSr, ctx.sounding ? 'met' : '', ctx.surface?.pressurePa ?? file.header.pressureHpa, ctx.surface?.temperatureK ?? file.header.temperatureC].join('|');
   const mol = molecular(molKey, beam.heightM, rangeM, sel.wavelengthNm, ctx, groundM, file.header);
   const setup: InversionSetup = { file, sel, ctx, bins, end, binWidthM, rangeM, backgroundBins, smoothingBins, lidarRatio, betaMol: mol.betaMol, attMol: mol.attMol, first, last: bins, ws };
-  rangeCorrected(setup, prepared, x, sigmaX, qc, scratch);
+  rangeCorrected(setup, prepared, x, sigmaX, qc, scratch, products.rcsTail, ws.sigmaXTail);
 
   // Terrain from the DEM; clouds before it; then a hard-target return before either. Clouds come
   // first because a cloud base is also a > 10x jump, while a hard target (a 2-3 bin spike with
@@ -548,7 +569,8 @@ export function retrieveChannel(file: LicelFile, fileName: string, sel: ChannelS
   // Boundary value and inversion.
   const boundary = chooseBoundary(setup, x, sigmaX, qc, elevationDeg, fileName);
   const { betaAer, alphaAer } = products;
-  invert(setup, x, boundary, lidarRatio, { betaAer, alphaAer }, ws.trace);
+  const rcsRef = boundarySignal(setup, x, boundary);
+  invert(setup, x, boundary, lidarRatio, { betaAer, alphaAer }, ws.trace, rcsRef);
   if (boundary.mode === 'calibration') flagRange(qc, QC.FORWARD, boundary.ref, last);
   else flagRange(qc, QC.FORWARD, boundary.ref + 1, last);
   // Uncertainty: seeded Monte Carlo through the whole chain (fixed boundary geometry).
@@ -575,11 +597,11 @@ export function retrieveChannel(file: LicelFile, fileName: string, sel: ChannelS
     const d = k === 0 ? -10 : 10;
     // The inversions read S_a on [first, last) only.
     for (let i = first; i < last; i++) lrShifted[i] = Math.max(1, lidarRatio[i] + d);
-    invert(setup, x, boundary, lrShifted, tmp);
+    invert(setup, x, boundary, lrShifted, tmp, null, rcsRef);
     maxAbsDifference(tmp.alphaAer, alphaAer, sensLr, last);
   }
   for (let k = 0; k < 2; k++) {
-    invertReference(setup, x, boundary, k === 0 ? 0.5 : 1.5, ws.trace, tmp);
+    invertReference(setup, x, boundary, k === 0 ? 0.5 : 1.5, ws.trace, tmp, rcsRef);
     maxAbsDifference(tmp.alphaAer, alphaAer, sensRef, last);
   }
 
@@ -713,18 +735,19 @@ export function lidarConstantFromSolution(
   if (!(Number.isFinite(alphaAer[from]) && rangeM[from] > 0)) return NaN;
   const ratios = scratch && scratch.length >= to - from ? scratch : new Float64Array(to - from);
   let n = 0;
-  let tau = molecularOpticalDepth(rangeM, betaMol, molecularLidarRatioSr, from) + alphaAer[from] * rangeM[from];
+  // 1 / T^2 = exp(2 tau), carried as a running product of the per-step factors (klett.ts expStep).
+  let inverseT2 = Math.exp(2 * (molecularOpticalDepth(rangeM, betaMol, molecularLidarRatioSr, from) + alphaAer[from] * rangeM[from]));
   let prevAlpha = alphaAer[from] + molecularLidarRatioSr * betaMol[from];
   for (let i = from; i < to; i++) {
     const alpha = alphaAer[i] + molecularLidarRatioSr * betaMol[i];
     if (i > from) {
       if (!Number.isFinite(alpha)) break; // the path is interrupted: T^2 unknown beyond
-      tau += 0.5 * (alpha + prevAlpha) * (rangeM[i] - rangeM[i - 1]);
+      inverseT2 *= expStep((alpha + prevAlpha) * (rangeM[i] - rangeM[i - 1])); // exp(2 dtau), trapezoid
     }
     prevAlpha = alpha;
     const beta = betaAer[i] + betaMol[i];
     if ((qc[i] & (QC_NO_PRODUCT | QC.LOW_SNR)) !== 0 || !(beta > 0) || !(x[i] > 0)) continue;
-    ratios[n++] = x[i] / (beta * Math.exp(-2 * tau));
+    ratios[n++] = (x[i] * inverseT2) / beta;
   }
   return medianInPlace(ratios, n);
 }
@@ -794,7 +817,7 @@ function monteCarlo(s: InversionSetup, b: Boundary, qc: Uint8Array, runs: number
     try {
       const prepared = prepareSignal(file, sel, signalOptions, mc.signal, rawPc, rawAn);
       qcRun.fill(0);
-      rangeCorrected(s, prepared, x, sigmaX, qcRun, scratch);
+      rangeCorrected(s, prepared, x, sigmaX, qcRun, scratch, mc.xTail, mc.sigmaXTail);
       invert(s, x, b, s.lidarRatio, out);
     } catch (e) {
       // A realisation with no solution at all (e.g. the noise broke the glue fit and left the

@@ -531,7 +531,8 @@ export function retrieveChannel(file: LicelFile, fileName: string, sel: ChannelS
   const smoothingBins = params.smoothingM > 0 ? Math.max(1, 2 * Math.round(params.smoothingM / binWidthM / 2) + 1) : 1;
   const x = products.rcs;
   const { sigmaX, scratch, lidarRatio } = ws;
-  lidarRatioProfile(params.lidarRatioSr ?? defaultLidarRatioSr(sel.wavelengthNm), rangeM, lidarRatio);
+  const lidarRatioSpec = params.lidarRatioSr ?? defaultLidarRatioSr(sel.wavelengthNm);
+  lidarRatioProfile(lidarRatioSpec, rangeM, lidarRatio);
   const molKey = [elevationDeg.toFixed(3), station.altitude_m, groundM, bins, binWidthM, zeroBin, sel.wavelengthNm, params.molecular.atmosphere, params.molecular.crossSection, params.molecular.lidarRatioSr, ctx.sounding ? 'met' : '', ctx.surface?.pressurePa ?? file.header.pressureHpa, ctx.surface?.temperatureK ?? file.header.temperatureC].join('|');
   const mol = molecular(molKey, beam.heightM, rangeM, sel.wavelengthNm, ctx, groundM, file.header);
   const setup: InversionSetup = { file, sel, ctx, bins, end, binWidthM, rangeM, backgroundBins, smoothingBins, lidarRatio, betaMol: mol.betaMol, attMol: mol.attMol, first, last: bins, ws };
@@ -595,8 +596,9 @@ export function retrieveChannel(file: LicelFile, fileName: string, sel: ChannelS
   const { tmp, lrShifted } = ws;
   for (let k = 0; k < 2; k++) {
     const d = k === 0 ? -10 : 10;
-    // The inversions read S_a on [first, last) only.
-    for (let i = first; i < last; i++) lrShifted[i] = Math.max(1, lidarRatio[i] + d);
+    // The inversions read S_a on [first, last) only (a constant one: filled, no per-bin max).
+    if (typeof lidarRatioSpec === 'number') lrShifted.fill(Math.max(1, lidarRatioSpec + d), first, last);
+    else for (let i = first; i < last; i++) lrShifted[i] = Math.max(1, lidarRatio[i] + d);
     invert(setup, x, boundary, lrShifted, tmp, null, rcsRef);
     maxAbsDifference(tmp.alphaAer, alphaAer, sensLr, last);
   }

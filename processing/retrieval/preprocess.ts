@@ -66,7 +66,8 @@ export class CompensatedSum {
 
 /**
  * The k-th smallest of a[0, n) (0-based; the value sorting would put there), by Hoare's quickselect;
- * reorders a. a must hold no NaN.
+ * reorders a so that a[k] holds it, with nothing larger before it and nothing smaller after it. a
+ * must hold no NaN.
  */
 export function kthSmallest(a: Float64Array, n: number, k: number): number {
   let lo = 0;
@@ -107,7 +108,11 @@ export function medianInPlace(a: Float64Array, n: number): number {
   }
   if (n % 2 === 1) return kthSmallest(a, n, (n - 1) / 2);
   const lower = kthSmallest(a, n, n / 2 - 1);
-  return 0.5 * (lower + kthSmallest(a, n, n / 2));
+  // The selection leaves everything after position k at least a[k] (its invariant: a[0, lo) <= a[lo, hi]
+  // <= a(hi, n)), so the next order statistic is the smallest of those.
+  let upper = a[n / 2];
+  for (let i = n / 2 + 1; i < n; i++) if (a[i] < upper) upper = a[i];
+  return 0.5 * (lower + upper);
 }
 
 /** Lower real branch of y exp(-y) = x for 0 <= x < 1/e (and x < 0): y = -W0(-x), Halley's method. */

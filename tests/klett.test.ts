@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { fernald, fernaldCalibrated, type FernaldInput, type FernaldOutput } from '../processing/retrieval/klett.js';
-import { attenuatedMolecular, autoReferenceWindow, rayleighFit, slopeBoundary } from '../processing/retrieval/reference.js';
+import { attenuatedMolecular, autoReferenceWindow, rayleighFit, referenceCandidates, slopeBoundary } from '../processing/retrieval/reference.js';
 import { us1976 } from '../processing/atmosphere/standard-atmosphere.js';
 import { molecularProfile, MOLECULAR_LIDAR_RATIO_SR } from '../processing/atmosphere/rayleigh.js';
 import { binCentreRangesM } from '../processing/geometry/beam.js';
@@ -377,6 +377,34 @@ describe('reference windows on the simulator (vertical-clear)', () => {
       const p = simProfile(vertical, k, true);
       const win = autoWindow(p, true);
       expect(p.heightM[win.from]).toBeGreaterThan(6000);
+    }
+  });
+});
+
+describe('auto reference window: the documented choice', () => {
+  it('is the candidate with the least score; the candidates are rayleighFit of each window, bit for bit', () => {
+    for (const noise of [false, true]) {
+      const p = simProfile(vertical, 1, noise);
+      const r = p.result.rangeM;
+      const sigma = noise ? p.sigma : undefined;
+      const win = autoWindow(p, noise);
+      const bins = Math.round(1000 / (r[1] - r[0]));
+      let first = 0;
+      while (r[first] < 1000) first++;
+      const fits: ReturnType<typeof rayleighFit>[] = [];
+      for (let from = first; from + bins <= r.length && r[from + bins - 1] < r[r.length - 1] + 1; from += Math.round(bins / 2)) {
+        const f = rayleighFit(p.rcs, p.attMol, from, from + bins, sigma, r);
+        if (f.snr >= 10 && f.scale > 0 && Number.isFinite(f.slopePerKm)) fits.push(f);
+      }
+      // The search's own fits are these, bit for bit (also after another fit over every bin it reads).
+      rayleighFit(p.rcs.map((v) => 3 * v + 1), p.attMol, first, r.length, p.sigma, r);
+      expect(referenceCandidates(r, p.rcs, p.attMol, { minRangeM: 1000, maxRangeM: r[r.length - 1] + 1, sigma })).toEqual(fits);
+      const se = (f: (typeof fits)[number]) => f.relativeResidual / Math.sqrt(f.to - f.from);
+      const kFloor = Math.min(...fits.map((f) => f.scale * (1 + 2 * se(f))));
+      const score = (f: (typeof fits)[number]) => (Math.abs(f.slopePerKm) * (r[f.to - 1] - r[f.from])) / 1000 / 2 + Math.max(0, f.scale / kFloor - 1) + 2 * se(f);
+      const best = fits.reduce((a, b) => (score(b) < score(a) ? b : a));
+      expect(fits.length).toBeGreaterThan(10);
+      expect(win).toEqual({ from: best.from, to: best.to });
     }
   });
 });

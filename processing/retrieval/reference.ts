@@ -202,28 +202,7 @@ export interface AutoReferenceOptions {
  * Null when none qualifies.
  */
 export function autoReferenceWindow(rangeM: Float64Array, rcs: Float64Array, attMol: Float64Array, opts: AutoReferenceOptions): { from: number; to: number } | null {
-  const n = rangeM.length;
-  checkLength('rcs', rcs, n);
-  checkLength('attMol', attMol, n);
-  const windowM = opts.windowM ?? 1000;
-  const minSnr = opts.minSnr ?? 10;
-  const maxIndex = Math.min(opts.maxIndex ?? n, n);
-  if (!(windowM > 0 && windowM < Infinity)) throw badValue('windowM', `invalid reference window length: ${windowM} m`);
-  if (!(opts.maxRangeM > opts.minRangeM)) throw badValue('maxRangeM', `invalid reference search range: ${opts.minRangeM}..${opts.maxRangeM} m`);
-  if (n < 2) return null;
-  const dr = rangeM[1] - rangeM[0];
-  if (!(dr > 0)) throw badValue('rangeM', `invalid ranges: not increasing (${rangeM[0]}, ${rangeM[1]})`);
-  const bins = Math.max(2, Math.round(windowM / dr));
-  const step = Math.max(1, Math.round(bins / 2));
-  let first = 0;
-  while (first < n && rangeM[first] < opts.minRangeM) first++;
-  if (opts.sigma !== undefined) checkLength('sigma', opts.sigma, n);
-  const fits: RayleighFit[] = [];
-  for (let from = first; from + bins <= maxIndex && rangeM[from + bins - 1] < opts.maxRangeM; from += step) {
-    // Windows below minSnr are refused after the first pass (their second pass cannot change that).
-    const fit = fitWindow(rcs, attMol, from, from + bins, opts.sigma, rangeM, minSnr);
-    if (fit !== null && fit.snr >= minSnr && fit.scale > 0 && Number.isFinite(fit.slopePerKm)) fits.push(fit);
-  }
+  const fits = referenceCandidates(rangeM, rcs, attMol, opts);
   if (fits.length === 0) return null;
   let kFloor = Infinity;
   for (const f of fits) kFloor = Math.min(kFloor, f.scale * (1 + 2 * standardErrorOfScale(f)));
@@ -238,6 +217,37 @@ export function autoReferenceWindow(rangeM: Float64Array, rcs: Float64Array, att
     }
   }
   return best === null ? null : { from: best.from, to: best.to };
+}
+
+/**
+ * The candidates `autoReferenceWindow` scores: the Rayleigh fits (as `rayleighFit` with `opts.sigma`
+ * and the ranges gives them) of the windows of windowM stepped by half a window within
+ * [minRangeM, maxRangeM) and below maxIndex, that have snr >= minSnr, a positive scale and a slope.
+ */
+export function referenceCandidates(rangeM: Float64Array, rcs: Float64Array, attMol: Float64Array, opts: AutoReferenceOptions): RayleighFit[] {
+  const n = rangeM.length;
+  checkLength('rcs', rcs, n);
+  checkLength('attMol', attMol, n);
+  const windowM = opts.windowM ?? 1000;
+  const minSnr = opts.minSnr ?? 10;
+  const maxIndex = Math.min(opts.maxIndex ?? n, n);
+  if (!(windowM > 0 && windowM < Infinity)) throw badValue('windowM', `invalid reference window length: ${windowM} m`);
+  if (!(opts.maxRangeM > opts.minRangeM)) throw badValue('maxRangeM', `invalid reference search range: ${opts.minRangeM}..${opts.maxRangeM} m`);
+  if (n < 2) return [];
+  const dr = rangeM[1] - rangeM[0];
+  if (!(dr > 0)) throw badValue('rangeM', `invalid ranges: not increasing (${rangeM[0]}, ${rangeM[1]})`);
+  const bins = Math.max(2, Math.round(windowM / dr));
+  const step = Math.max(1, Math.round(bins / 2));
+  let first = 0;
+  while (first < n && rangeM[first] < opts.minRangeM) first++;
+  if (opts.sigma !== undefined) checkLength('sigma', opts.sigma, n);
+  const fits: RayleighFit[] = [];
+  for (let from = first; from + bins <= maxIndex && rangeM[from + bins - 1] < opts.maxRangeM; from += step) {
+    // Windows below minSnr are refused after the first pass (their second pass cannot change that).
+    const fit = fitWindow(rcs, attMol, from, from + bins, opts.sigma, rangeM, minSnr);
+    if (fit !== null && fit.snr >= minSnr && fit.scale > 0 && Number.isFinite(fit.slopePerKm)) fits.push(fit);
+  }
+  return fits;
 }
 
 /** Relative standard error of a Rayleigh fit's scale K, from its residuals. */

@@ -24,6 +24,25 @@ export function firstBins<T extends Float64Array | Uint8Array>(a: T, end: number
   return end >= a.length ? a : (a.subarray(0, end) as T);
 }
 
+/**
+ * Where reused arrays hold NaN from on (to their end). A call that prepares bins [0, end) of them
+ * refills only [end, nanFrom) (`nanBeyond`), what an earlier, longer call wrote: on a long record the
+ * extent is a few thousand of its 16380 bins. Fresh arrays hold zeros: nanFrom = their length.
+ */
+export interface NanTail {
+  nanFrom: number;
+}
+
+/**
+ * Before a call writes bins [0, end) of `a` (and `b`, kept with the same tail): NaN on [end, nanFrom),
+ * so both are NaN from `end` on whatever the call then writes below it, or if it fails half-way.
+ */
+export function nanBeyond(tail: NanTail, end: number, a: Float64Array, b?: Float64Array): void {
+  a.fill(NaN, end, tail.nanFrom);
+  b?.fill(NaN, end, tail.nanFrom);
+  tail.nanFrom = end;
+}
+
 /** Bins per test window. */
 export const EXTENT_WINDOW_BINS = 64;
 /** Least aggregate SNR of a window that still holds signal. */

@@ -15,6 +15,8 @@
  * fresh, bit for bit, over a sequence of different retrievals.
  */
 
+import type { NanTail } from './extent.js';
+
 /** The Float64 product arrays of one profile, by ProfileProducts field name. */
 export const FLOAT_PRODUCTS = [
   'rangeM',
@@ -40,19 +42,16 @@ export type ProductArrays = Record<FloatProduct, Float64Array> & {
   /** False: freshly allocated (zeros); true: reused, holding the previous call's values. */
   reused: boolean;
   /**
-   * Reused arrays: the previous call left the masked products (`MASKED_PRODUCTS`) NaN from this bin
-   * on (the record length when unknown, e.g. after a call that failed half-way). The retrieval writes
-   * them only below the signal's extent, so it fills NaN only up to where they already are.
+   * The masked products (`MASKED_PRODUCTS`) are NaN from this bin on: what the previous call left (the
+   * record length for fresh arrays or when unknown, e.g. after a call that failed half-way). The
+   * retrieval writes them only below the signal's extent, so it fills NaN only up to where they
+   * already are.
    */
   nanFrom: number;
-  /** The same for `rcs`, which the retrieval writes up to the end of the prepared signal. */
+  /** The same for `rcs`, which the retrieval writes up to the end of the prepared signal (extent.ts nanBeyond). */
   rcsTail: NanTail;
 };
 
-/** Where an array holds NaN from on (to the end): a call that writes [0, end) refills only [end, nanFrom). */
-export interface NanTail {
-  nanFrom: number;
-}
 
 /** The products that read NaN beyond the last retrieved bin (the masks); see `nanFrom`. */
 export const MASKED_PRODUCTS = ['betaAer', 'alphaAer', 'betaAerSigma', 'alphaAerSigma', 'alphaAerSensLidarRatio', 'alphaAerSensReference', 'pm10', 'pm25', 'pm10Sigma', 'pm25Sigma'] as const satisfies readonly FloatProduct[];

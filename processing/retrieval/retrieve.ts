@@ -23,8 +23,8 @@ import type { ResolvedParams } from './params.types.js';
 import { calibratedBoundary, createFernaldTrace, expStep, fernald, fernaldCalibrated, fernaldRescaled, type FernaldInput, type FernaldOutput, type FernaldTrace } from './klett.js';
 import { attenuatedMolecular, autoReferenceWindow, molecularOpticalDepth, rayleighFit, slopeBoundary } from './reference.js';
 import { detectCloud } from './cloud.js';
-import { firstBins, signalExtent } from './extent.js';
-import { productArrays, type NanTail, type ProductBuffers } from './product-buffers.js';
+import { firstBins, nanBeyond, signalExtent, type NanTail } from './extent.js';
+import { productArrays, type ProductBuffers } from './product-buffers.js';
 import { detectHardTarget } from './hard-target.js';
 import { aerosolOpticalDepth, extinctionToPm, humidityFlag } from './pm.js';
 import { pblHeight } from './pbl.js';
@@ -317,17 +317,13 @@ interface InversionSetup {
 
 /**
  * Signal -> X (overlap, range correction, smoothing); the overlap flags go to qc. Returns sigma of X in
- * `sigmaX`. Beyond the prepared bins [0, end) both are NaN: filled only where an earlier call wrote
- * (`xTail`, `sigmaTail`: from where each array is NaN already; a long record's extent is a few
- * thousand of its 16380 bins, and Monte Carlo calls this once per realisation).
+ * `sigmaX`. Beyond the prepared bins [0, end) both are NaN, refilled only where an earlier call wrote
+ * (`xTail`, `sigmaTail`; Monte Carlo calls this once per realisation).
  */
 function rangeCorrected(s: InversionSetup, prepared: PreparedSignal, xAll: Float64Array, sigmaXAll: Float64Array, qcAll: Uint8Array, scratchAll: Float64Array, xTail: NanTail, sigmaTail: NanTail): void {
   const { ctx, end } = s;
-  const xNanFrom = xTail.nanFrom;
-  const sigmaNanFrom = sigmaTail.nanFrom;
-  // Should this call fail half-way, [0, end) may have been written.
-  xTail.nanFrom = Math.max(xNanFrom, end);
-  sigmaTail.nanFrom = Math.max(sigmaNanFrom, end);
+  nanBeyond(xTail, end, xAll);
+  nanBeyond(sigmaTail, end, sigmaXAll);
   const cut = <T extends Float64Array | Uint8Array>(a: T): T => firstBins(a, end);
   const rangeM = cut(s.rangeM);
   const signal = cut(prepared.signal);
@@ -356,10 +352,6 @@ function rangeCorrected(s: InversionSetup, prepared: PreparedSignal, xAll: Float
     smoothRange(scratch, s.smoothingBins, s.binWidthM, x);
     for (let i = 0; i < sigmaX.length; i++) sigmaX[i] /= Math.sqrt(s.smoothingBins);
   }
-  xAll.fill(NaN, end, xNanFrom);
-  sigmaXAll.fill(NaN, end, sigmaNanFrom);
-  xTail.nanFrom = end;
-  sigmaTail.nanFrom = end;
 }
 
 /** The inversion input for signal x and lidar ratio profile (one object per retrieval, its arrays swapped). */
@@ -517,7 +509,7 @@ export function retrieveChannel(file: LicelFile, fileName: string, sel: ChannelS
   const products = productArrays(bins, buffers, slot);
   // Where the masked products are NaN already (reused buffers; see product-buffers.ts), then
   // unknown until this call completes.
-  const nanFrom = products.reused ? Math.max(products.nanFrom, end) : bins;
+  const nanFrom = Math.max(products.nanFrom, end);
   products.nanFrom = bins;
   // Every product is written whole below (qc and geometry copied, NaN fills, PM over [0, last)), but
   // the inversion outputs are read and the sensitivities accumulated before that: reused arrays get

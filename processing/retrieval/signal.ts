@@ -10,7 +10,7 @@ import type { StationChannel } from '../station.js';
 import { physicalValues } from '../licel/physical.js';
 import { backgroundStats, deadTimeCorrect, shiftBins } from './preprocess.js';
 import { glue, type GlueResult } from './glue.js';
-import { extentFromWindows, firstBins, signalExtent, type BlockSums } from './extent.js';
+import { extentFromWindows, firstBins, nanBeyond, signalExtent, type BlockSums, type NanTail } from './extent.js';
 import { QC } from './qc.js';
 
 /** The datasets one retrieval profile uses: an analog and/or a photon-counting dataset of one wavelength. */
@@ -134,13 +134,10 @@ export class SignalWorkspace {
   readonly anSigma: Float64Array;
   readonly qcPc: Uint8Array;
   readonly out: PreparedSignal;
-  /**
-   * One past the last bin a call may have written in `out` (the arrays are NaN, NaN and 0 from there
-   * on): the next call with a shorter prepared range resets only the bins in between.
-   */
-  writtenTo: number;
+  /** `out.signal` and `out.sigma` are NaN, `out.qc` 0, from here on (extent.ts NanTail). */
+  readonly tail: NanTail;
   constructor(readonly bins: number) {
-    this.writtenTo = bins; // fresh arrays hold zeros, not NaN
+    this.tail = { nanFrom: bins };
     this.pc = new Float64Array(bins);
     this.pcSigma = new Float64Array(bins);
     this.an = new Float64Array(bins);
@@ -240,10 +237,8 @@ export function prepareSignal(
   // Everything below works on the first `bins` bins; beyond, no signal.
   const w = ws.views(bins);
   // Beyond the prepared range: no signal (NaN) and no flag, reset where an earlier call wrote.
-  out.qc.fill(0, 0, Math.max(bins, ws.writtenTo));
-  out.signal.fill(NaN, bins, ws.writtenTo);
-  out.sigma.fill(NaN, bins, ws.writtenTo);
-  ws.writtenTo = bins;
+  out.qc.fill(0, 0, Math.max(bins, ws.tail.nanFrom));
+  nanBeyond(ws.tail, bins, out.signal, out.sigma);
   out.glue = null;
   const pcDs = sel.photon >= 0 ? file.datasets[sel.photon] : null;
   const anDs = sel.analog >= 0 ? file.datasets[sel.analog] : null;

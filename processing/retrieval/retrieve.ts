@@ -290,7 +290,6 @@ interface Boundary {
   from: number;
   to: number;
   betaAerRef: number;
-  rcsRef: number;
   lidarConstant: number;
   snr: number;
 }
@@ -447,20 +446,20 @@ function chooseBoundary(s: InversionSetup, x: Float64Array, sigmaX: Float64Array
       if (win.to > last) throw new LidarError('LIDAR_ERR_BAD_VALUE', `reference window ${p.windowM[0]}-${p.windowM[1]} m reaches beyond the usable range ${rangeM[last - 1].toFixed(0)} m (terrain, cloud or record end)`, { ...where, field: 'reference.window_m' });
     }
     const fit = rayleighFit(x, s.attMol, win.from, win.to, sigmaX);
-    return { mode, ref: fit.ref, from: win.from, to: win.to, betaAerRef: (p.scatteringRatio - 1) * s.betaMol[fit.ref], rcsRef: fit.rcsRef, lidarConstant: NaN, snr: fit.snr };
+    return { mode, ref: fit.ref, from: win.from, to: win.to, betaAerRef: (p.scatteringRatio - 1) * s.betaMol[fit.ref], lidarConstant: NaN, snr: fit.snr };
   }
   if (mode === 'value') {
     if (!Number.isFinite(p.rangeM) || !Number.isFinite(p.betaAer)) throw new LidarError('LIDAR_ERR_BAD_VALUE', 'value mode needs reference.range_m and reference.beta_aer', { ...where, field: 'reference.range_m' });
     const ref = binAtRange(rangeM, p.rangeM);
     if (ref < first || ref >= last) throw new LidarError('LIDAR_ERR_BAD_VALUE', `reference range ${p.rangeM} m is outside the usable range`, { ...where, field: 'reference.range_m' });
-    return { mode, ref, from: ref, to: ref + 1, betaAerRef: p.betaAer, rcsRef: localMean(x, ref, 5), lidarConstant: NaN, snr: x[ref] / sigmaX[ref] };
+    return { mode, ref, from: ref, to: ref + 1, betaAerRef: p.betaAer, lidarConstant: NaN, snr: x[ref] / sigmaX[ref] };
   }
   if (mode === 'slope') {
     if (p.windowM === 'auto') throw new LidarError('LIDAR_ERR_BAD_VALUE', 'slope mode needs reference.window_m (a homogeneous stretch of the path)', { ...where, field: 'reference.window_m' });
     const from = binAtRange(rangeM, p.windowM[0]);
     const to = binAtRange(rangeM, p.windowM[1]) + 1;
     const sb = slopeBoundary(rangeM, x, s.betaMol, s.ctx.params.molecular.lidarRatioSr, s.lidarRatio, from, to);
-    return { mode, ref: sb.ref, from, to, betaAerRef: sb.betaAerRef, rcsRef: localMean(x, sb.ref, 5), lidarConstant: NaN, snr: x[sb.ref] / sigmaX[sb.ref] };
+    return { mode, ref: sb.ref, from, to, betaAerRef: sb.betaAerRef, lidarConstant: NaN, snr: x[sb.ref] / sigmaX[sb.ref] };
   }
   if (!Number.isFinite(p.lidarConstant)) {
     // Chosen by the elevation, not by the parameter set: say so (a header's zenith field read with the
@@ -471,7 +470,7 @@ function chooseBoundary(s: InversionSetup, x: Float64Array, sigmaX: Float64Array
   let start = first;
   while (start < last && ((qc[start] & QC_NO_PRODUCT) !== 0 || !Number.isFinite(x[start]))) start++;
   if (start >= last - 1) throw new LidarError('LIDAR_ERR_BAD_VALUE', 'no valid bin beyond the overlap to start the calibrated solution', where);
-  return { mode: 'calibration', ref: start, from: start, to: start + 1, betaAerRef: NaN, rcsRef: x[start], lidarConstant: p.lidarConstant, snr: x[start] / sigmaX[start] };
+  return { mode: 'calibration', ref: start, from: start, to: start + 1, betaAerRef: NaN, lidarConstant: p.lidarConstant, snr: x[start] / sigmaX[start] };
 }
 
 export function retrieveChannel(file: LicelFile, fileName: string, sel: ChannelSelection, ctx: RetrievalContext, buffers: ProductBuffers | null = null, slot = 0): ProfileProducts {

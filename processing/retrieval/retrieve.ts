@@ -368,8 +368,10 @@ function fernaldInput(s: InversionSetup, x: Float64Array, lidarRatio: Float64Arr
   return input;
 }
 
-/** Runs the inversion for a fixed boundary, writing beta/alpha (and the trace for `invertReference`, if given). */
-/** `rcsRef`: the boundary signal of `x` (boundarySignal; pass it when known: it costs a fit). */
+/**
+ * Runs the inversion for a fixed boundary, writing beta/alpha (and the trace for `invertReference`, if
+ * given). `rcsRef`: the boundary signal of `x` (boundarySignal; pass it when known: it costs a fit).
+ */
 function invert(s: InversionSetup, x: Float64Array, b: Boundary, lidarRatio: Float64Array, out: FernaldOutput, trace: FernaldTrace | null = null, rcsRef = boundarySignal(s, x, b)): void {
   const input = fernaldInput(s, x, lidarRatio);
   if (trace !== null) trace.ref = -1;

@@ -10,7 +10,7 @@
  * benchmark records its own date and load average).
  *
  * Benchmarks (`--only` takes these names):
- *   retrieval        scripts/bench.ts: the chain in ns/bin at 1200, 4200 and 16380 bins (growth with bins)
+ *   retrieval        scripts/bench.ts: the chain in ns/bin at 1200, 4200 and 16380 bins (growth with bins), its arithmetic floor
  *   ingest-embedded  scripts/bench-ingest.ts: MQTT -> pipeline -> SQLite, files/s and publish -> stored latency
  *   ingest-influx    the same into InfluxDB (a real influxd)
  *   ingest-files     throughput at 3 numbers of files (growth with profiles through the pipeline)
@@ -97,6 +97,10 @@ export const BENCHES: Bench[] = [
         if (x.fresh) {
           const wf = `retrieveFile, ${x.kind} (${x.scenario}), ${x.bins} bins, 2 profiles/file, MC off, warm, fresh product arrays`;
           rows.push(r('retrieval', wf, 'time per bin (fresh products)', round(x.fresh.nsPerBin, 1), 'ns/bin'));
+        }
+        if (x.floor) {
+          const wf = `arithmetic floor (scripts/bench/floor.ts), ${x.kind}, ${x.bins} bins, up to the chain's signal extents (${x.floor.extents.join(', ')} bins)`;
+          rows.push(r('retrieval', wf, 'floor time per bin', round(x.floor.nsPerBin, 1), 'ns/bin'));
         }
         growth.push({ kind: x.kind, bins: x.bins, usPerFile: round(x.warm.medianNs / 1000, 1), nsPerBin: round(x.warm.nsPerBin, 1), coldNsPerBin: round(x.cold.nsPerBin, 1), profilesPerS: round(x.warm.profilesPerSecond, 0) });
       }

@@ -9,6 +9,8 @@
  * - the cost of one Monte Carlo realisation: (time with N realisations - time without) / N;
  * - bytes allocated per call and GC events while it runs;
  * - the per-stage breakdown (each kernel alone, scripts/bench/stages.ts);
+ * - the arithmetic floor of the same workload (scripts/bench/floor.ts): the chain's unavoidable
+ *   per-bin arithmetic as one lean kernel, run up to the same signal extents as the chain's profiles;
  * - throughput on every core: 1 and (cores) worker threads running the chain on the longest record
  *   (scripts/bench/parallel.ts).
  * Medians and 90th percentiles over repeated samples after a warm-up. Prints a table and writes
@@ -26,6 +28,7 @@ import { benchProfiles, type BenchProfile } from './bench/inputs.js';
 import { bytesPerCall, gcDuring, heapUsedMiB, timeEach, timeIt, type Timing, type TimingOptions } from './bench/measure.js';
 import { timeStages, type StageTiming } from './bench/stages.js';
 import { throughput, type ThroughputResult } from './bench/parallel.js';
+import { timeFloor } from './bench/floor.js';
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, out: { type: 'string' } }, strict: true });
 const quick = values.quick;
@@ -52,6 +55,17 @@ interface ChainResult {
   monteCarlo: { runs: number; medianNs: number; perRealisationNs: number; perRealisationNsPerBin: number };
   memory: { bytesPerCall: number; productBytesPerCall: number; gcEventsPer100Calls: number; gcPauseMsPer100Calls: number };
   stages: StageTiming[];
+  /** The floor kernel on records of the same length, up to each profile's signal extent (one past its last finite X). */
+  floor: { extents: number[]; medianNs: number; nsPerBin: number };
+}
+
+/** One past the last finite range-corrected signal of each profile: how far the chain ran. */
+function extents(products: { rcs: Float64Array }[]): number[] {
+  return products.map((p) => {
+    let end = p.rcs.length;
+    while (end > 0 && !Number.isFinite(p.rcs[end - 1])) end--;
+    return end;
+  });
 }
 
 function productBytes(p: BenchProfile, profiles: number): number {
@@ -63,7 +77,8 @@ async function benchChain(p: BenchProfile): Promise<ChainResult> {
   const buffers = new ProductBuffers();
   const run = () => retrieveFile(p.file, p.fileName, p.ctx, buffers);
   const runFresh = () => retrieveFile(p.file, p.fileName, p.ctx);
-  const profiles = run().length;
+  const signalExtents = extents(run());
+  const profiles = signalExtents.length;
   const warm = timeIt(run, chainOpts);
   const fresh = timeIt(runFresh, chainOpts);
   const cold = timeEach(clearRetrievalCaches, run, quick ? 5 : 30);
@@ -88,7 +103,14 @@ async function benchChain(p: BenchProfile): Promise<ChainResult> {
     monteCarlo: { runs: MC_RUNS, medianNs: mc.medianNs, perRealisationNs: perRealisation, perRealisationNsPerBin: perRealisation / (profiles * p.bins) },
     memory: { bytesPerCall: bytes, productBytesPerCall: productBytes(p, profiles), gcEventsPer100Calls: (100 * gcs.count) / gcCalls, gcPauseMsPer100Calls: (100 * gcs.pauseMs) / gcCalls },
     stages: timeStages(p, stageOpts),
+    floor: floorOf(p.bins, signalExtents),
   };
+}
+
+function floorOf(bins: number, signalExtents: number[]): ChainResult['floor'] {
+  let medianNs = 0;
+  for (const extent of signalExtents) medianNs += timeFloor(bins, extent, stageOpts).medianNs;
+  return { extents: signalExtents, medianNs, nsPerBin: medianNs / (signalExtents.length * bins) };
 }
 
 const f = (v: number, digits = 1) => (Number.isFinite(v) ? v.toFixed(digits) : '-');
@@ -121,10 +143,10 @@ async function main(): Promise<void> {
     }
   }
 
-  console.log('\nFull chain (retrieveFile, 2 wavelengths = 2 profiles per file, Monte Carlo off, products into reused ProductBuffers; fresh-products: new arrays per call); ns/bin = time / (profiles x record bins)');
+  console.log('\nFull chain (retrieveFile, 2 wavelengths = 2 profiles per file, Monte Carlo off, products into reused ProductBuffers; fresh-products: new arrays per call); ns/bin = time / (profiles x record bins); floor: scripts/bench/floor.ts up to the same signal extents');
   console.log(
     table([
-      ['profile', 'bins', 'warm median us', 'p90 us', 'ns/bin', 'profiles/s', 'fresh-products ns/bin', 'cold median us', 'cold ns/bin', `MC/realisation us`, 'MC ns/bin', 'alloc KiB/call', 'products KiB', 'GC/100 calls'],
+      ['profile', 'bins', 'warm median us', 'p90 us', 'ns/bin', 'profiles/s', 'floor ns/bin', 'fresh-products ns/bin', 'cold median us', 'cold ns/bin', `MC/realisation us`, 'MC ns/bin', 'alloc KiB/call', 'products KiB', 'GC/100 calls'],
       ...results.map((r) => [
         r.kind,
         String(r.bins),
@@ -132,6 +154,7 @@ async function main(): Promise<void> {
         us(r.warm.p90Ns),
         f(r.warm.nsPerBin),
         f(r.warm.profilesPerSecond, 0),
+        f(r.floor.nsPerBin),
         f(r.fresh.nsPerBin),
         us(r.cold.medianNs),
         f(r.cold.nsPerBin),

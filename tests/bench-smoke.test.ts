@@ -54,6 +54,9 @@ describe('benchmark suite (bench-all --quick smoke run)', () => {
       expect(has('retrieval', 'time per bin', 'ns/bin', /vertical .*1200 bins/)).toBe(true);
       expect(has('retrieval', 'time per bin', 'ns/bin', /scan .*1200 bins/)).toBe(true);
       expect(has('retrieval', 'profiles', 'profiles/s', /1200 bins/)).toBe(true);
+      // the arithmetic floor of the same workloads (scripts/bench/floor.ts)
+      expect(has('retrieval', 'floor time per bin', 'ns/bin', /arithmetic floor .*vertical, 1200 bins, up to the chain's signal extents \(\d+, \d+ bins\)/)).toBe(true);
+      expect(has('retrieval', 'floor time per bin', 'ns/bin', /arithmetic floor .*scan, 1200 bins/)).toBe(true);
       // throughput with 1 and 2 worker threads (this machine has 2 cores)
       expect(has('retrieval', 'time per bin (wall)', 'ns/bin', /vertical, 1200 bins, MC off, 1 worker thread \(throughput\)/)).toBe(true);
       expect(has('retrieval', 'profiles', 'profiles/s', /scan, 1200 bins, MC off, \d+ worker thread/)).toBe(true);

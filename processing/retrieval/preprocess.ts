@@ -289,8 +289,12 @@ export function interpolateTable(table: Array<[number, number]>, x: number, beyo
     if (table[mid][0] < x) lo = mid;
     else hi = mid;
   }
-  const [x0, y0] = table[lo];
-  const [x1, y1] = table[hi];
+  // Indexed, not destructured: array destructuring runs the iterator protocol, which allocates on
+  // every call (this runs per bin of the overlap region).
+  const x0 = table[lo][0];
+  const y0 = table[lo][1];
+  const x1 = table[hi][0];
+  const y1 = table[hi][1];
   return y0 + ((x - x0) / (x1 - x0)) * (y1 - y0);
 }
 

@@ -77,6 +77,23 @@ function noiseAt(rcs: Float64Array, sigma: Float64Array | null, i: number, lowes
 }
 
 /**
+ * Jump test (conditions 1-3 of the header) at bin i, bins [lo, end) in use: the reference level m (the
+ * mean of the BEFORE_BINS bins before i), NaN if i fails. A module function, not a closure in
+ * detectCloud: it runs per bin, and a closure made per call is not inlined when the loader wraps it
+ * (tsx's keepNames), which boxed the returned number on every bin.
+ */
+function jumpAt(rcs: Float64Array, sigma: Float64Array | null, i: number, lo: number, end: number, jumpFactor: number): number {
+  let m = 0;
+  for (let j = i - BEFORE_BINS; j < i; j++) m += rcs[j];
+  m /= BEFORE_BINS;
+  const s = noiseAt(rcs, sigma, i, lo);
+  if (!(rcs[i] - m > 3 * s)) return NaN;
+  let peak = -Infinity;
+  for (let j = i; j < Math.min(end, i + JUMP_BINS); j++) if (rcs[j] > peak) peak = rcs[j];
+  return peak >= jumpFactor * Math.max(m, s) && peak - m > 5 * s ? m : NaN;
+}
+
+/**
  * K of X = K * attMol estimated from the profile (10th percentile of significant 8-bin block ratios
  * over [from, to)); NaN when no block is significant.
  */
@@ -132,24 +149,13 @@ export function detectCloud(
   const lo = Math.max(0, Math.floor(from));
   const end = Math.min(n, Math.floor(to));
   const none: CloudResult = { base: -1, top: -1, opaque: false };
-  // Jump test (conditions 1-3) at bin i; returns the reference level m, NaN if i fails.
-  const jumpAt = (i: number): number => {
-    let m = 0;
-    for (let j = i - BEFORE_BINS; j < i; j++) m += rcs[j];
-    m /= BEFORE_BINS;
-    const s = noiseAt(rcs, sigma, i, lo);
-    if (!(rcs[i] - m > 3 * s)) return NaN;
-    let peak = -Infinity;
-    for (let j = i; j < Math.min(end, i + JUMP_BINS); j++) if (rcs[j] > peak) peak = rcs[j];
-    return peak >= jumpFactor * Math.max(m, s) && peak - m > 5 * s ? m : NaN;
-  };
   let k = scaleK;
   // The jump test does not depend on K: bins before `start` are known to fail it.
   let start = lo + BEFORE_BINS;
   if (Number.isNaN(k)) {
     // Estimated below the first jump: clear air above a thick cloud reads K T^2_cloud, not K.
     let first = lo + BEFORE_BINS;
-    while (first < end && Number.isNaN(jumpAt(first))) first++;
+    while (first < end && Number.isNaN(jumpAt(rcs, sigma, first, lo, end, jumpFactor))) first++;
     start = first;
     k = estimateScaleK(rcs, attMol, lo, first);
     if (!(k > 0)) k = estimateScaleK(rcs, attMol, lo, end);
@@ -157,7 +163,7 @@ export function detectCloud(
   if (!(k > 0)) return none;
 
   for (let i = start; i < end; i++) {
-    const m = jumpAt(i);
+    const m = jumpAt(rcs, sigma, i, lo, end, jumpFactor);
     if (Number.isNaN(m)) continue;
     const s = noiseAt(rcs, sigma, i, lo);
     // minBins consecutive bins above the ratio threshold and 3 s above m, starting within the jump.

@@ -63,6 +63,17 @@ const batchSums = new Float64Array(BATCH_BLOCKS);
 const batchVariances = new Float64Array(BATCH_BLOCKS);
 
 /**
+ * Whether a window of `bins` bins with this sum and noise variance holds signal (see the header); an
+ * error of the subtracted background level (variance `offsetVariance`) is the same in every bin of
+ * the window. A module function, not a closure: a closure made per call is not inlined when the
+ * loader wraps it (tsx's keepNames), which boxed its arguments on every window.
+ */
+function windowPasses(sum: number, variance: number, bins: number, offsetVariance: number): boolean {
+  const v = variance + bins * bins * offsetVariance;
+  return v > 0 && sum >= EXTENT_MIN_WINDOW_SNR * Math.sqrt(v);
+}
+
+/**
  * The extent from block sums (see the header for the windows and the test): one past the last bin of
  * [from, to) that may hold signal, plus the margin; `from` when no window does. The windows of
  * WINDOW_BINS step down from `to` by half their width, so each is two blocks of half a window and
@@ -76,11 +87,6 @@ export function extentFromWindows(from: number, to: number, blockSums: BlockSums
   if (!(to > from)) return from;
   const w = EXTENT_WINDOW_BINS;
   const size = w / 2;
-  const passes = (sum: number, variance: number, bins: number): boolean => {
-    // An error of the subtracted background level is the same in every bin of the window.
-    const v = variance + bins * bins * offsetVariance;
-    return v > 0 && sum >= EXTENT_MIN_WINDOW_SNR * Math.sqrt(v);
-  };
   // Whole blocks from the far end; window k = blocks k + 1 (lower) and k (upper).
   const blocks = Math.floor((to - from) / size);
   let upperSum = 0;
@@ -90,7 +96,7 @@ export function extentFromWindows(from: number, to: number, blockSums: BlockSums
     blockSums(to - size * (base + count), to - size * base, size, batchSums, batchVariances);
     for (let q = 0; q < count; q++) {
       const j = base + q;
-      if (j > 0 && passes(batchSums[q] + upperSum, batchVariances[q] + upperVariance, w)) return Math.min(to, to - size * (j - 1) + EXTENT_MARGIN_BINS);
+      if (j > 0 && windowPasses(batchSums[q] + upperSum, batchVariances[q] + upperVariance, w, offsetVariance)) return Math.min(to, to - size * (j - 1) + EXTENT_MARGIN_BINS);
       upperSum = batchSums[q];
       upperVariance = batchVariances[q];
     }
@@ -107,7 +113,7 @@ export function extentFromWindows(from: number, to: number, blockSums: BlockSums
     sum += batchSums[0];
     variance += batchVariances[0];
   }
-  return passes(sum, variance, stop - from) ? Math.min(to, stop + EXTENT_MARGIN_BINS) : from;
+  return windowPasses(sum, variance, stop - from, offsetVariance) ? Math.min(to, stop + EXTENT_MARGIN_BINS) : from;
 }
 
 /**

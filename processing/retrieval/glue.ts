@@ -33,7 +33,7 @@
  * parameters' own uncertainty is neglected); NaN where the needed input sigma is not given.
  */
 import { LidarError } from '../errors.js';
-import { CompensatedSum, kthSmallest } from './preprocess.js';
+import { kthSmallest } from './preprocess.js';
 
 export interface GlueResult {
   /** PC = scale * AN + offset (MHz per mV, MHz). NaN when no fit was possible. */
@@ -143,6 +143,23 @@ export function mayBeSelected(blocks: Float64Array, q: number, scale: number, lo
 }
 
 /**
+ * Whether bin i enters a line fit: both values finite and, for the first fit, the PC rate within
+ * [low, high]; for the second (prev given), the analog in PC units there and the bin within 3 sigma of
+ * the first line. A module function, not a closure in fitLine: a closure made per call is not inlined
+ * when the loader wraps it (tsx's keepNames), a call per bin.
+ */
+function useInFit(an: Float64Array, pc: Float64Array, i: number, low: number, high: number, prev: Fit | null): boolean {
+  const x = an[i];
+  const y = pc[i];
+  if (!Number.isFinite(x) || !Number.isFinite(y)) return false;
+  if (prev === null) return y >= low && y <= high;
+  // The analog in PC units selects (the offset of background-subtracted traces is ~0 and a
+  // poor first offset would otherwise pull in the noise beyond the signal).
+  const scaled = prev.scale * x;
+  return scaled >= low && scaled <= high && Math.abs(y - scaled - prev.offset) <= 3 * prev.sigma;
+}
+
+/**
  * Least-squares line y = a x + b (y = PC, x = AN) over the selected bins: without `prev`, bins with
  * y in [low, high]; with `prev`, bins whose analog in PC units (prev.scale * x) is in [low, high] and whose
  * residual is within 3 prev.sigma. Two passes: means, then centred sums; with `prev`, blocks that
@@ -159,20 +176,10 @@ function fitLine(an: Float64Array, pc: Float64Array, from: number, to: number, l
   let first = -1;
   let last = -1;
   const selector = prev === null ? NaN : prev.scale; // NaN: no block is skipped
-  const use = (i: number): boolean => {
-    const x = an[i];
-    const y = pc[i];
-    if (!Number.isFinite(x) || !Number.isFinite(y)) return false;
-    if (prev === null) return y >= low && y <= high;
-    // The analog in PC units selects (the offset of background-subtracted traces is ~0 and a
-    // poor first offset would otherwise pull in the noise beyond the signal).
-    const scaled = prev.scale * x;
-    return scaled >= low && scaled <= high && Math.abs(y - scaled - prev.offset) <= 3 * prev.sigma;
-  };
   for (let q = 0, b = from; b < to; q++, b += BOUND_BLOCK) {
     if (!mayBeSelected(blocks, q, selector, low, high)) continue;
     for (let i = b, end = Math.min(to, b + BOUND_BLOCK); i < end; i++) {
-      if (!use(i)) continue;
+      if (!useInFit(an, pc, i, low, high, prev)) continue;
       const x = an[i];
       const y = pc[i];
       let t = sx + x;
@@ -199,7 +206,7 @@ function fitLine(an: Float64Array, pc: Float64Array, from: number, to: number, l
   for (let q = ((first - from) / BOUND_BLOCK) | 0, b = from + q * BOUND_BLOCK; b <= last; q++, b += BOUND_BLOCK) {
     if (!mayBeSelected(blocks, q, selector, low, high)) continue;
     for (let i = Math.max(first, b), end = Math.min(last + 1, b + BOUND_BLOCK); i < end; i++) {
-      if (!use(i)) continue;
+      if (!useInFit(an, pc, i, low, high, prev)) continue;
       const dx = an[i] - mx;
       const dy = pc[i] - my;
       const xx = dx * dx;
@@ -292,9 +299,14 @@ function fitThroughOrigin(an: Float64Array, pc: Float64Array, from: number, to: 
   let runSum = 0;
   let runCount = 0;
   for (let pass = 0; pass < 2; pass++) {
-    const sy = new CompensatedSum();
-    const sx = new CompensatedSum();
-    const varSum = new CompensatedSum();
+    // Neumaier sums of y, x and the variances, written out as in fitLine (CompensatedSum.add's
+    // arithmetic): a method call the compiler does not inline boxes its argument on every bin.
+    let sy = 0;
+    let cy = 0;
+    let sx = 0;
+    let cx = 0;
+    let sv = 0;
+    let cv = 0;
     let n = 0;
     for (let q = 0; q < nb; q++) {
       if (a > 0) {
@@ -342,15 +354,23 @@ function fitThroughOrigin(an: Float64Array, pc: Float64Array, from: number, to: 
         // are left out; the test is symmetric, so unbiased.
         const limit = sigmaPc ? 3 * Math.sqrt(variance) : 3 * prev.sigma;
         if (limit > 0 && Math.abs(y - a * x) > limit) continue;
-        sy.add(y);
-        sx.add(x);
-        varSum.add(k * selector + a * a * sxi * sxi);
+        const v = k * selector + a * a * sxi * sxi;
+        let t = sy + y;
+        cy += Math.abs(sy) >= Math.abs(y) ? sy - t + y : y - t + sy;
+        sy = t;
+        t = sx + x;
+        cx += Math.abs(sx) >= Math.abs(x) ? sx - t + x : x - t + sx;
+        sx = t;
+        t = sv + v;
+        cv += Math.abs(sv) >= Math.abs(v) ? sv - t + v : v - t + sv;
+        sv = t;
         n++;
       }
     }
-    if (n < 3 || !(sx.value > 0)) return result;
-    a = sy.value / sx.value;
-    result = { scale: a, scaleSigma: sigmaPc ? Math.sqrt(varSum.value) / sx.value : NaN, n };
+    const sumX = sx + cx;
+    if (n < 3 || !(sumX > 0)) return result;
+    a = (sy + cy) / sumX;
+    result = { scale: a, scaleSigma: sigmaPc ? Math.sqrt(sv + cv) / sumX : NaN, n };
   }
   return result;
 }
@@ -416,10 +436,13 @@ export function glue(analogMv: Float64Array, pcMHz: Float64Array, from: number, 
       }
     }
   }
-  for (let i = 0; i < switchBin; i++) {
-    out[i] = scale * analogMv[i] + offset;
-    if (outSigma) outSigma[i] = sigmaAnalog ? Math.abs(scale) * sigmaAnalog[i] : NaN;
-  }
+  for (let i = 0; i < switchBin; i++) out[i] = scale * analogMv[i] + offset;
+  // The sigma's choice outside the loop: `cond ? product : NaN` per bin was boxed before its store
+  // (an allocation per bin, ~7 KiB per call).
+  if (outSigma && sigmaAnalog) {
+    const scaleAbs = Math.abs(scale);
+    for (let i = 0; i < switchBin; i++) outSigma[i] = scaleAbs * sigmaAnalog[i];
+  } else if (outSigma) outSigma.fill(NaN, 0, switchBin);
   if (out !== pcMHz) out.set(pcMHz.subarray(switchBin), switchBin);
   if (outSigma) {
     if (sigmaPc) outSigma.set(sigmaPc.subarray(switchBin), switchBin);

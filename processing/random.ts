@@ -45,39 +45,46 @@ const LOG_FACTORIAL_SMALL = (() => {
 
 const HALF_LOG_2PI = 0.5 * Math.log(2 * Math.PI);
 
-/** ln of the Poisson probability p(k; mean), computed without large cancellations. */
-function logPoissonPmf(k: number, mean: number): number {
-  if (k < 10) return k * Math.log(mean) - mean - LOG_FACTORIAL_SMALL[k];
-  // ln k! = k ln k - k + 0.5 ln(2 pi k) + 1/(12k) - 1/(360k^3) + 1/(1260k^5) (error < 1e-12 at k >= 10)
-  const ik = 1 / k;
-  const ik2 = ik * ik;
-  const stirlingTail = ik * (1 / 12 - ik2 * (1 / 360 - ik2 / 1260));
-  return k * Math.log1p((mean - k) * ik) + (k - mean) - HALF_LOG_2PI - 0.5 * Math.log(k) - stirlingTail;
-}
 
-export function createRng(seed: number): Rng {
-  if (!Number.isFinite(seed)) {
-    throw new LidarError('LIDAR_ERR_BAD_VALUE', `invalid random seed: ${seed}`, { field: 'seed' });
+/**
+ * The generator behind `createRng`, written so that no double crosses a call that the compiler might
+ * not inline (a returned double is then boxed: an allocation per deviate). Closures were not inlined
+ * into their callers under tsx (its keepNames `__name` wrapper hides which function a call reaches:
+ * ~24 KiB per Monte Carlo realisation), and a method deep in a large caller can miss the inlining
+ * budget. So: the state in typed arrays (32-bit integers and a double held in object fields are boxed
+ * on every write); `nextBits` returns a small integer (never boxed); the uniform fraction is written
+ * out where it is drawn (`UNIT` below); `normals` holds the polar method and `normal` is `normals` of
+ * one. The stream is that of the closures this replaces, bit for bit.
+ *
+ * UNIT: (this.nextBits(5) * 67108864 + this.nextBits(6)) * TWO_POW_M53, 27 high bits of one output and
+ * 26 of the next: a 53-bit fraction, every double in [0, 1) on the 2^-53 grid.
+ */
+class Sfc32 implements Rng {
+  /** sfc32 state a, b, c and counter d (arithmetic modulo 2^32). */
+  private readonly st = new Int32Array(4);
+  /** The polar method's kept second deviate, and `normal`'s output slot. */
+  private readonly spare = new Float64Array(1);
+  private readonly single = new Float64Array(1);
+  private haveSpare = false;
+
+  constructor(seed: number) {
+    // splitmix32 over the seed (low 32 bits plus the high part, so 2^32 + 1 and 1 differ).
+    let sm = (seed >>> 0) ^ Math.floor(seed / 4294967296) ^ 0x9e3779b9;
+    for (let k = 0; k < 3; k++) {
+      sm = (sm + 0x9e3779b9) | 0;
+      let z = sm;
+      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+      this.st[k] = (z ^ (z >>> 16)) >>> 0;
+    }
+    this.st[3] = 1;
+    // Discard the first outputs: sfc32 mixes its state within ~12 rounds.
+    for (let i = 0; i < 15; i++) this.nextBits(2);
   }
-  // splitmix32 over the seed (low 32 bits plus the high part, so 2^32 + 1 and 1 differ).
-  let sm = (seed >>> 0) ^ Math.floor(seed / 4294967296) ^ 0x9e3779b9;
-  const splitmix32 = (): number => {
-    sm = (sm + 0x9e3779b9) | 0;
-    let z = sm;
-    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-    return (z ^ (z >>> 16)) >>> 0;
-  };
-  // sfc32 state a, b, c and counter d in an Int32Array: 32-bit integers held in variables the
-  // closures write would be boxed on every call (small integers are 31-bit); the arithmetic is modulo
-  // 2^32 either way, so the stream is the same.
-  const st = new Int32Array(4);
-  st[0] = splitmix32();
-  st[1] = splitmix32();
-  st[2] = splitmix32();
-  st[3] = 1;
-  // The top 32 - shift bits of the next output (shift >= 2: a small integer, never boxed on return).
-  const nextBits = (shift: number): number => {
+
+  /** The top 32 - shift bits of the next output (shift >= 2: a small integer, never boxed on return). */
+  private nextBits(shift: number): number {
+    const st = this.st;
     const a = st[0];
     const b = st[1];
     const c = st[2];
@@ -89,36 +96,45 @@ export function createRng(seed: number): Rng {
     st[1] = (c + (c << 3)) | 0;
     st[2] = (c2 + t) | 0;
     return t >>> shift;
-  };
-  // Discard the first outputs: sfc32 mixes its state within ~12 rounds.
-  for (let i = 0; i < 15; i++) nextBits(2);
+  }
 
-  // 27 high bits of one output and 26 of the next: a 53-bit fraction, every double in [0, 1) on the 2^-53 grid.
-  const uniform = (): number => (nextBits(5) * 67108864 + nextBits(6)) * TWO_POW_M53;
+  uniform(): number {
+    return (this.nextBits(5) * 67108864 + this.nextBits(6)) * TWO_POW_M53; // UNIT
+  }
 
-  // The kept second deviate in a typed array too (a double variable the closure writes is boxed).
-  const spare = new Float64Array(1);
-  let haveSpare = false;
-  const normal = (): number => {
-    if (haveSpare) {
-      haveSpare = false;
-      return spare[0];
+  normal(): number {
+    this.normals(this.single, 1);
+    return this.single[0];
+  }
+
+  /** Marsaglia & Bray's polar method: a pair per accepted point, the second kept for the next draw. */
+  normals(out: Float64Array, n: number): void {
+    let i = 0;
+    if (n > 0 && this.haveSpare) {
+      this.haveSpare = false;
+      out[i++] = this.spare[0];
     }
-    let u: number;
-    let v: number;
-    let s: number;
-    do {
-      u = 2 * uniform() - 1;
-      v = 2 * uniform() - 1;
-      s = u * u + v * v;
-    } while (s >= 1 || s === 0);
-    const f = Math.sqrt((-2 * Math.log(s)) / s);
-    spare[0] = v * f;
-    haveSpare = true;
-    return u * f;
-  };
+    while (i < n) {
+      let u: number;
+      let v: number;
+      let s: number;
+      do {
+        u = 2 * ((this.nextBits(5) * 67108864 + this.nextBits(6)) * TWO_POW_M53) - 1; // UNIT
+        v = 2 * ((this.nextBits(5) * 67108864 + this.nextBits(6)) * TWO_POW_M53) - 1; // UNIT
+        s = u * u + v * v;
+      } while (s >= 1 || s === 0);
+      const f = Math.sqrt((-2 * Math.log(s)) / s);
+      out[i++] = u * f;
+      if (i < n) out[i++] = v * f;
+      else {
+        this.spare[0] = v * f;
+        this.haveSpare = true;
+      }
+    }
+  }
 
-  const poisson = (mean: number): number => {
+  /** An integer: returned as a small integer, never boxed. */
+  poisson(mean: number): number {
     if (!(mean >= 0) || mean === Infinity) {
       throw new LidarError('LIDAR_ERR_BAD_VALUE', `invalid Poisson mean: ${mean}`, { field: 'mean' });
     }
@@ -127,10 +143,10 @@ export function createRng(seed: number): Rng {
       // Multiplication method: count uniforms until their product drops below exp(-mean).
       const limit = Math.exp(-mean);
       let k = 0;
-      let p = uniform();
+      let p = (this.nextBits(5) * 67108864 + this.nextBits(6)) * TWO_POW_M53; // UNIT
       while (p > limit) {
         k++;
-        p *= uniform();
+        p *= (this.nextBits(5) * 67108864 + this.nextBits(6)) * TWO_POW_M53; // UNIT
       }
       return k;
     }
@@ -142,22 +158,35 @@ export function createRng(seed: number): Rng {
     const vr = 0.9277 - 3.6224 / (b - 2);
     const logInvAlpha = Math.log(invAlpha);
     for (;;) {
-      const u = uniform() - 0.5;
-      const v = uniform();
+      const u = (this.nextBits(5) * 67108864 + this.nextBits(6)) * TWO_POW_M53 - 0.5; // UNIT
+      const v = (this.nextBits(5) * 67108864 + this.nextBits(6)) * TWO_POW_M53; // UNIT
       const us = 0.5 - Math.abs(u);
       const k = Math.floor(((2 * aa) / us + b) * u + mean + 0.43);
       if (us >= 0.07 && v <= vr) return k;
       if (k < 0 || (us < 0.013 && v > us)) continue;
-      if (Math.log(v) + logInvAlpha - Math.log(aa / (us * us) + b) <= logPoissonPmf(k, mean)) return k;
+      // ln p(k; mean) = k ln(mean) - mean - ln k!, without large cancellations (see the header);
+      // written out here, as a call could box its result.
+      let logPmf: number;
+      if (k < 10) logPmf = k * Math.log(mean) - mean - LOG_FACTORIAL_SMALL[k];
+      else {
+        // ln k! = k ln k - k + 0.5 ln(2 pi k) + 1/(12k) - 1/(360k^3) + 1/(1260k^5) (error < 1e-12 at k >= 10)
+        const ik = 1 / k;
+        const ik2 = ik * ik;
+        const stirlingTail = ik * (1 / 12 - ik2 * (1 / 360 - ik2 / 1260));
+        logPmf = k * Math.log1p((mean - k) * ik) + (k - mean) - HALF_LOG_2PI - 0.5 * Math.log(k) - stirlingTail;
+      }
+      if (Math.log(v) + logInvAlpha - Math.log(aa / (us * us) + b) <= logPmf) return k;
     }
-  };
+  }
 
-  const poissons = (means: ArrayLike<number>, out: Float64Array, n: number): void => {
-    for (let i = 0; i < n; i++) out[i] = poisson(means[i]);
-  };
-  const normals = (out: Float64Array, n: number): void => {
-    for (let i = 0; i < n; i++) out[i] = normal();
-  };
+  poissons(means: ArrayLike<number>, out: Float64Array, n: number): void {
+    for (let i = 0; i < n; i++) out[i] = this.poisson(means[i]);
+  }
+}
 
-  return { uniform, normal, poisson, poissons, normals };
+export function createRng(seed: number): Rng {
+  if (!Number.isFinite(seed)) {
+    throw new LidarError('LIDAR_ERR_BAD_VALUE', `invalid random seed: ${seed}`, { field: 'seed' });
+  }
+  return new Sfc32(seed);
 }

@@ -63,6 +63,20 @@ describe('createRng', () => {
     expect(Array.from(p)).toEqual(Array.from(means, (m) => single.poisson(m)));
     expect(Array.from(z)).toEqual(Array.from({ length: 301 }, () => single.normal()));
     expect(bulk.uniform()).toBe(single.uniform()); // the odd count left the same spare normal behind
+    // A bulk call that starts with a kept spare: it comes first, then new pairs.
+    const z3 = new Float64Array(4);
+    bulk.normals(z3, 4);
+    expect(Array.from(z3)).toEqual([single.normal(), single.normal(), single.normal(), single.normal()]);
+    expect(bulk.normal()).toBe(single.normal());
+    bulk.normals(z3, 0);
+    expect(bulk.normal()).toBe(single.normal());
+    // An even count from no spare ends on a pair's second deviate (nothing kept).
+    const even = createRng(4);
+    const evenSingle = createRng(4);
+    const z2 = new Float64Array(2);
+    even.normals(z2, 2);
+    expect(Array.from(z2)).toEqual([evenSingle.normal(), evenSingle.normal()]);
+    expect(even.normal()).toBe(evenSingle.normal());
   });
 
   it('rejects a non-finite seed', () => {

@@ -10,7 +10,7 @@
  */
 import { LidarError } from '../errors.js';
 import { sha256Hex } from '../hash/sha256.js';
-import { interpolateTable } from './preprocess.js';
+import { interpolateTableInto } from './preprocess.js';
 import type { LidarRatioSpec, ResolvedParams } from './params.types.js';
 
 /** Rayleigh (dipole) molecular lidar ratio, 8 pi / 3 sr. */
@@ -60,7 +60,7 @@ export function lidarRatioProfile(spec: LidarRatioSpec, rangeM: Float64Array, ou
   }
   if (!Array.isArray(spec) || spec.length === 0) throw new LidarError('LIDAR_ERR_BAD_VALUE', 'invalid lidar_ratio_sr: empty table', { field: 'lidar_ratio_sr' });
   const last = spec[spec.length - 1][1];
-  for (let i = 0; i < rangeM.length; i++) out[i] = interpolateTable(spec, rangeM[i], last);
+  interpolateTableInto(spec, rangeM, last, out);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -276,27 +276,47 @@ export function checkOverlapTable(table: Array<[number, number]>, field = 'overl
   }
 }
 
-/** Linear interpolation in a table of [x, y] rows with increasing x; `beyondEnd` past the last x, the first y before the first x. */
-export function interpolateTable(table: Array<[number, number]>, x: number, beyondEnd: number): number {
+/**
+ * Linear interpolation in a table of [x, y] rows with increasing x at every x[i], i in [from, to),
+ * into out[i]: `beyondEnd` past the last x, the first y before the first x, NaN for NaN. One walk up
+ * the table for ascending x (a range axis); it restarts from the table's first row where x falls, so
+ * any order gives the same values. A loop over the bins here rather than a call per bin: a call the
+ * compiler does not inline returns its double boxed. `out` may alias `x`.
+ */
+export function interpolateTableInto(table: Array<[number, number]>, x: ArrayLike<number>, beyondEnd: number, out: Float64Array, from = 0, to = x.length): void {
   const m = table.length;
-  if (!(x === x)) return NaN;
-  if (x <= table[0][0]) return table[0][1];
-  if (x > table[m - 1][0]) return beyondEnd;
-  let lo = 0;
-  let hi = m - 1; // table[lo][0] < x <= table[hi][0]
-  while (hi - lo > 1) {
-    const mid = (lo + hi) >> 1;
-    if (table[mid][0] < x) lo = mid;
-    else hi = mid;
+  const xFirst = table[0][0];
+  const yFirst = table[0][1];
+  const xLast = table[m - 1][0];
+  let lo = 0; // the bracket: table[lo][0] < x <= table[lo + 1][0]
+  for (let i = from; i < to; i++) {
+    const xi = x[i];
+    if (!(xi === xi)) out[i] = NaN;
+    else if (xi <= xFirst) out[i] = yFirst;
+    else if (xi > xLast) out[i] = beyondEnd;
+    else {
+      if (!(table[lo][0] < xi)) lo = 0;
+      while (table[lo + 1][0] < xi) lo++;
+      // Indexed, not destructured: array destructuring runs the iterator protocol, which allocates.
+      const x0 = table[lo][0];
+      const y0 = table[lo][1];
+      out[i] = y0 + ((xi - x0) / (table[lo + 1][0] - x0)) * (table[lo + 1][1] - y0);
+    }
   }
-  // Indexed, not destructured: array destructuring runs the iterator protocol, which allocates on
-  // every call (this runs per bin of the overlap region).
-  const x0 = table[lo][0];
-  const y0 = table[lo][1];
-  const x1 = table[hi][0];
-  const y1 = table[hi][1];
-  return y0 + ((x - x0) / (x1 - x0)) * (y1 - y0);
 }
+
+const oneX = new Float64Array(1);
+const oneY = new Float64Array(1);
+
+/** `interpolateTableInto` at a single x. */
+export function interpolateTable(table: Array<[number, number]>, x: number, beyondEnd: number): number {
+  oneX[0] = x;
+  interpolateTableInto(table, oneX, beyondEnd, oneY, 0, 1);
+  return oneY[0];
+}
+
+/** O(r) of `overlapCorrect`, grown on demand and reused. */
+let overlapScratch = new Float64Array(0);
 
 /**
  * Overlap correction. With a table [[range_m, O], ...]: O(r) by linear interpolation (the first
@@ -319,6 +339,13 @@ export function overlapCorrect(
     const table = overlap.table;
     checkOverlapTable(table);
     const lastRangeM = table[table.length - 1][0];
+    // O(r) of the bins up to the first one past the table (all of them on an increasing range axis),
+    // into a reused scratch array.
+    let tableEnd = 0;
+    while (tableEnd < n && !(rangeM[tableEnd] > lastRangeM)) tableEnd++;
+    if (overlapScratch.length < tableEnd) overlapScratch = new Float64Array(Math.max(tableEnd, 2 * overlapScratch.length));
+    const overlapAt = overlapScratch;
+    interpolateTableInto(table, rangeM, 1, overlapAt, 0, tableEnd);
     for (let i = 0; i < n; i++) {
       const r = rangeM[i];
       // Past the table O = 1 (no flag; signal / 1 is the signal, bit for bit).
@@ -326,7 +353,7 @@ export function overlapCorrect(
         out[i] = signal[i];
         continue;
       }
-      const o = interpolateTable(table, r, 1);
+      const o = i < tableEnd ? overlapAt[i] : interpolateTable(table, r, 1); // the latter only for ranges that fall back
       if (qc !== null && !(o >= OVERLAP_FLAG_BELOW)) qc[i] |= QC.OVERLAP;
       out[i] = o > OVERLAP_MIN_DIVISOR ? signal[i] / o : NaN;
     }

@@ -102,7 +102,7 @@ export const BENCHES: Bench[] = [
           const wf = `arithmetic floor (scripts/bench/floor.ts), ${x.kind}, ${x.bins} bins, up to the chain's signal extents (${x.floor.extents.join(', ')} bins)`;
           rows.push(r('retrieval', wf, 'floor time per bin', round(x.floor.nsPerBin, 1), 'ns/bin'));
         }
-        growth.push({ kind: x.kind, bins: x.bins, usPerFile: round(x.warm.medianNs / 1000, 1), nsPerBin: round(x.warm.nsPerBin, 1), coldNsPerBin: round(x.cold.nsPerBin, 1), profilesPerS: round(x.warm.profilesPerSecond, 0) });
+        growth.push({ kind: x.kind, bins: x.bins, usPerFile: round(x.warm.medianNs / 1000, 1), nsPerBin: round(x.warm.nsPerBin, 1), coldNsPerBin: round(x.cold.nsPerBin, 1), profilesPerS: round(x.warm.profilesPerSecond, 0), floorNsPerBin: x.floor ? round(x.floor.nsPerBin, 1) : null });
       }
       for (const t of doc.parallel ?? []) {
         const w = `retrieveFile, ${t.kind}, ${t.bins} bins, MC off, ${t.workers} worker thread${t.workers > 1 ? 's' : ''} (throughput)`;

@@ -168,7 +168,7 @@ async function main(): Promise<void> {
   );
   for (const r of results) {
     console.log(`\nStages, ${r.kind} ${r.bins} bins (532 nm pair; each kernel alone, median and p90 per call)`);
-    console.log(table([['stage', 'median us', 'p90 us', 'ns/bin'], ...r.stages.map((s) => [s.stage, us(s.medianNs), us(s.p90Ns), f(s.nsPerBin, 2)])]));
+    console.log(table([['stage', 'median us', 'p90 us', 'ns/bin', 'alloc B/call'], ...r.stages.map((s) => [s.stage, us(s.medianNs), us(s.p90Ns), f(s.nsPerBin, 2), f(s.bytesPerCall, 0)])]));
   }
   console.log('\nThroughput (worker threads each running retrieveFile back to back; ns/bin = wall time / (all profiles x record bins))');
   console.log(table([['profile', 'bins', 'workers', 'profiles/s', 'ns/bin'], ...parallel.map((t) => [t.kind, String(t.bins), String(t.workers), f(t.profilesPerSecond, 0), f(t.nsPerBin)])]));

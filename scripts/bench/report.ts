@@ -43,7 +43,7 @@ table(['benchmark', 'workload', 'metric', 'value', 'unit'], head);
 
 if (g.bins) {
   out.push('### Growth with bins (retrieval, warm, Monte Carlo off)', '');
-  table(['profile', 'bins', 'us per file', 'ns/bin', 'cold ns/bin', 'profiles/s'], g.bins.map((x) => [x.kind, x.bins, x.usPerFile, x.nsPerBin, x.coldNsPerBin, x.profilesPerS]));
+  table(['profile', 'bins', 'us per file', 'ns/bin', 'cold ns/bin', 'profiles/s', 'floor ns/bin'], g.bins.map((x) => [x.kind, x.bins, x.usPerFile, x.nsPerBin, x.coldNsPerBin, x.profilesPerS, x.floorNsPerBin ?? '-']));
 }
 if (g.profiles) {
   out.push('### Growth with profiles through the pipeline (MQTT -> embedded store, 4 x 16380-bin files, 2 profiles each)', '');

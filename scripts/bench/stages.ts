@@ -23,12 +23,14 @@ import { QC } from '../../processing/retrieval/qc.js';
 import { attenuatedMolecular, autoReferenceWindow, rayleighFit } from '../../processing/retrieval/reference.js';
 import { prepareSignal, selectChannels, SignalWorkspace } from '../../processing/retrieval/signal.js';
 import type { BenchProfile } from './inputs.js';
-import { timeIt, type Timing, type TimingOptions } from './measure.js';
+import { bytesPerCall, timeIt, type Timing, type TimingOptions } from './measure.js';
 
 export interface StageTiming extends Timing {
   stage: string;
   /** Median ns per bin of the record. */
   nsPerBin: number;
+  /** Bytes allocated by one warm call (median; measure.ts bytesPerCall). */
+  bytesPerCall: number;
 }
 
 /** Times every stage on `p`'s 532 nm channel pair. */
@@ -118,6 +120,6 @@ export function timeStages(p: BenchProfile, opts: TimingOptions): StageTiming[] 
   ];
   return stages.map(([stage, fn]) => {
     const t = timeIt(fn, opts);
-    return { stage, ...t, nsPerBin: t.medianNs / bins };
+    return { stage, ...t, nsPerBin: t.medianNs / bins, bytesPerCall: bytesPerCall(fn, 11) };
   });
 }

@@ -94,6 +94,9 @@ export const BENCHES: Bench[] = [
       for (const x of doc.results) {
         const w = `retrieveFile, ${x.kind} (${x.scenario}), ${x.bins} bins, 2 profiles/file, MC off, warm, products into reused buffers`;
         rows.push(r('retrieval', w, 'time per bin', round(x.warm.nsPerBin, 1), 'ns/bin'), r('retrieval', w, 'profiles', round(x.warm.profilesPerSecond, 0), 'profiles/s'));
+        rows.push(r('retrieval', w, 'bytes allocated per call', round(x.memory.bytesPerCall / 1024, 1), 'KiB'));
+        const wmc = `retrieveFile, ${x.kind} (${x.scenario}), ${x.bins} bins, 2 profiles/file, Monte Carlo ${x.monteCarlo.runs} realisations minus none, per realisation`;
+        rows.push(r('retrieval', wmc, 'Monte Carlo per realisation', round(x.monteCarlo.perRealisationNsPerBin, 1), 'ns/bin'), r('retrieval', wmc, 'Monte Carlo per realisation', round(x.monteCarlo.perRealisationNs / 1000, 1), 'us/file'));
         if (x.fresh) {
           const wf = `retrieveFile, ${x.kind} (${x.scenario}), ${x.bins} bins, 2 profiles/file, MC off, warm, fresh product arrays`;
           rows.push(r('retrieval', wf, 'time per bin (fresh products)', round(x.fresh.nsPerBin, 1), 'ns/bin'));

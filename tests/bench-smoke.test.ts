@@ -54,6 +54,10 @@ describe('benchmark suite (bench-all --quick smoke run)', () => {
       expect(has('retrieval', 'time per bin', 'ns/bin', /vertical .*1200 bins/)).toBe(true);
       expect(has('retrieval', 'time per bin', 'ns/bin', /scan .*1200 bins/)).toBe(true);
       expect(has('retrieval', 'profiles', 'profiles/s', /1200 bins/)).toBe(true);
+      // Monte Carlo per realisation and bytes allocated per warm call
+      expect(has('retrieval', 'Monte Carlo per realisation', 'ns/bin', /vertical .*1200 bins.*per realisation/)).toBe(true);
+      expect(has('retrieval', 'Monte Carlo per realisation', 'us/file', /scan .*1200 bins.*per realisation/)).toBe(true);
+      expect(has('retrieval', 'bytes allocated per call', 'KiB', /vertical .*1200 bins/)).toBe(true);
       // the arithmetic floor of the same workloads (scripts/bench/floor.ts)
       expect(has('retrieval', 'floor time per bin', 'ns/bin', /arithmetic floor .*vertical, 1200 bins, up to the chain's signal extents \(\d+, \d+ bins\)/)).toBe(true);
       expect(has('retrieval', 'floor time per bin', 'ns/bin', /arithmetic floor .*scan, 1200 bins/)).toBe(true);

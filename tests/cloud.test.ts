@@ -64,6 +64,35 @@ describe('detectCloud on synthetic profiles', () => {
     expect(estimateScaleK(x, att, 0, 1000) / K).toBeCloseTo(1, 9);
   });
 
+  it('K is the 10th percentile of the significant 8-bin block ratios (written out with a sort)', () => {
+    const rng = createRng(21);
+    const n = 1203; // not a whole number of blocks
+    const att = Float64Array.from({ length: n }, (_, i) => Math.exp(-i / 400));
+    const x = Float64Array.from(att, (a, i) => K * a * (1 + 0.3 * Math.sin(i / 37)) + 0.02 * K * rng.normal());
+    x[77] = Number.NaN; // a bad block is skipped
+    for (const [from, to] of [[0, n], [5, 900], [3, 19]]) {
+      const ratios: number[] = [];
+      for (let k0 = from; k0 + 8 <= from + Math.floor((to - from) / 8) * 8; k0 += 8) {
+        let sx = 0;
+        let sm = 0;
+        let sd = 0;
+        let ok = true;
+        for (let k = k0; k < k0 + 8; k++) {
+          if (!Number.isFinite(x[k]) || !(att[k] > 0)) ok = false;
+          sx += x[k];
+          sm += att[k];
+          if (k > k0) sd += Math.abs(x[k] - x[k - 1]);
+        }
+        const noise = ((Math.sqrt(Math.PI) / 2) * sd) / 7;
+        if (ok && sx / 8 > (5 * noise) / Math.sqrt(8)) ratios.push(sx / sm);
+      }
+      ratios.sort((a, b) => a - b);
+      const want = ratios.length ? ratios[Math.floor(0.1 * (ratios.length - 1))] : Number.NaN;
+      expect(Object.is(estimateScaleK(x, att, from, to), want)).toBe(true);
+    }
+    expect(estimateScaleK(x, att, 10, 5)).toBeNaN(); // an empty range
+  });
+
   it('refuses bad arguments, naming the value', () => {
     const a = new Float64Array(10);
     expect(() => detectCloud(a, new Float64Array(5), 1, 0, 10, null)).toThrow(/attMol length: 5/);

@@ -31,6 +31,7 @@
  * layer).
  */
 import { LidarError } from '../errors.js';
+import { kthSmallest } from './preprocess.js';
 
 export interface CloudOptions {
   /** Required rise of X over the bins before the base (default 4). */
@@ -93,13 +94,17 @@ function jumpAt(rcs: Float64Array, sigma: Float64Array | null, i: number, lo: nu
   return peak >= jumpFactor * Math.max(m, s) && peak - m > 5 * s ? m : NaN;
 }
 
+/** The block ratios of `estimateScaleK`, grown on demand and reused. */
+let ratioScratch = new Float64Array(0);
+
 /**
  * K of X = K * attMol estimated from the profile (10th percentile of significant 8-bin block ratios
  * over [from, to)); NaN when no block is significant.
  */
 export function estimateScaleK(rcs: Float64Array, attMol: Float64Array, from: number, to: number): number {
-  const blocks = Math.floor((to - from) / K_BLOCK);
-  const ratios = new Float64Array(blocks);
+  const blocks = Math.max(0, Math.floor((to - from) / K_BLOCK));
+  if (ratioScratch.length < blocks) ratioScratch = new Float64Array(Math.max(blocks, 2 * ratioScratch.length));
+  const ratios = ratioScratch;
   let count = 0;
   for (let b = 0; b < blocks; b++) {
     const k0 = from + b * K_BLOCK;
@@ -118,8 +123,8 @@ export function estimateScaleK(rcs: Float64Array, attMol: Float64Array, from: nu
     if (sx / K_BLOCK > (5 * noise) / Math.sqrt(K_BLOCK)) ratios[count++] = sx / sm;
   }
   if (count === 0) return NaN;
-  const sorted = ratios.subarray(0, count).sort();
-  return sorted[Math.floor(0.1 * (count - 1))];
+  // The value a sort would put at floor(0.1 (count - 1)), by selection (the ratios are finite and > 0).
+  return kthSmallest(ratios, count, Math.floor(0.1 * (count - 1)));
 }
 
 /**

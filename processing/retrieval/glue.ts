@@ -354,15 +354,14 @@ function fitThroughOrigin(an: Float64Array, pc: Float64Array, from: number, to: 
         // are left out; the test is symmetric, so unbiased.
         const limit = sigmaPc ? 3 * Math.sqrt(variance) : 3 * prev.sigma;
         if (limit > 0 && Math.abs(y - a * x) > limit) continue;
-        const v = k * selector + a * a * sxi * sxi;
         let t = sy + y;
         cy += Math.abs(sy) >= Math.abs(y) ? sy - t + y : y - t + sy;
         sy = t;
         t = sx + x;
         cx += Math.abs(sx) >= Math.abs(x) ? sx - t + x : x - t + sx;
         sx = t;
-        t = sv + v;
-        cv += Math.abs(sv) >= Math.abs(v) ? sv - t + v : v - t + sv;
+        t = sv + variance;
+        cv += Math.abs(sv) >= Math.abs(variance) ? sv - t + variance : variance - t + sv;
         sv = t;
         n++;
       }

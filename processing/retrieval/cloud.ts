@@ -31,7 +31,7 @@
  * layer).
  */
 import { LidarError } from '../errors.js';
-import { kthSmallest } from './preprocess.js';
+import { grownScratch, kthSmallest } from './preprocess.js';
 
 export interface CloudOptions {
   /** Required rise of X over the bins before the base (default 4). */
@@ -95,7 +95,7 @@ function jumpAt(rcs: Float64Array, sigma: Float64Array | null, i: number, lo: nu
 }
 
 /** The block ratios of `estimateScaleK`, grown on demand and reused. */
-let ratioScratch = new Float64Array(0);
+let ratioScratch: Float64Array = new Float64Array(0);
 
 /**
  * K of X = K * attMol estimated from the profile (10th percentile of significant 8-bin block ratios
@@ -103,8 +103,7 @@ let ratioScratch = new Float64Array(0);
  */
 export function estimateScaleK(rcs: Float64Array, attMol: Float64Array, from: number, to: number): number {
   const blocks = Math.max(0, Math.floor((to - from) / K_BLOCK));
-  if (ratioScratch.length < blocks) ratioScratch = new Float64Array(Math.max(blocks, 2 * ratioScratch.length));
-  const ratios = ratioScratch;
+  const ratios = (ratioScratch = grownScratch(ratioScratch, blocks));
   let count = 0;
   for (let b = 0; b < blocks; b++) {
     const k0 = from + b * K_BLOCK;

@@ -33,7 +33,7 @@
  * parameters' own uncertainty is neglected); NaN where the needed input sigma is not given.
  */
 import { LidarError } from '../errors.js';
-import { kthSmallest } from './preprocess.js';
+import { grownScratch, kthSmallest, sumError } from './preprocess.js';
 
 export interface GlueResult {
   /** PC = scale * AN + offset (MHz per mV, MHz). NaN when no fit was possible. */
@@ -89,10 +89,6 @@ let ratioScratch: Float64Array = new Float64Array(0);
 let smoothScratch: Float64Array = new Float64Array(0);
 let blockScratch: Float64Array = new Float64Array(0);
 
-function scratchOf(current: Float64Array, n: number): Float64Array {
-  return current.length >= n ? current : new Float64Array(Math.max(n, 2 * current.length));
-}
-
 /**
  * Bins per block of the bounds below (> SELECT_BINS / 2, so a bin's running-mean window lies within
  * its block and the two next to it).
@@ -115,7 +111,7 @@ const BLOCK_FIELDS = 6;
  */
 export function blockBounds(an: Float64Array, from: number, to: number): Float64Array {
   const nb = Math.ceil((to - from) / BOUND_BLOCK);
-  blockScratch = scratchOf(blockScratch, BLOCK_FIELDS * nb);
+  blockScratch = grownScratch(blockScratch, BLOCK_FIELDS * nb);
   const blocks = blockScratch;
   for (let q = 0, o = 0; q < nb; q++, o += BLOCK_FIELDS) {
     let lo = Infinity;
@@ -166,8 +162,7 @@ function useInFit(an: Float64Array, pc: Float64Array, i: number, low: number, hi
  * cannot hold a selected bin (`blockBounds`) are skipped.
  */
 function fitLine(an: Float64Array, pc: Float64Array, from: number, to: number, low: number, high: number, prev: Fit | null, blocks: Float64Array): Fit {
-  // Compensated (Neumaier) sums, written out: a CompensatedSum method call that the compiler does not
-  // inline boxes its argument, an allocation per bin (the same arithmetic as CompensatedSum.add).
+  // Compensated (Neumaier) sums in locals (`sumError`).
   let sx = 0;
   let cx = 0;
   let sy = 0;
@@ -183,10 +178,10 @@ function fitLine(an: Float64Array, pc: Float64Array, from: number, to: number, l
       const x = an[i];
       const y = pc[i];
       let t = sx + x;
-      cx += Math.abs(sx) >= Math.abs(x) ? sx - t + x : x - t + sx;
+      cx += sumError(sx, x, t);
       sx = t;
       t = sy + y;
-      cy += Math.abs(sy) >= Math.abs(y) ? sy - t + y : y - t + sy;
+      cy += sumError(sy, y, t);
       sy = t;
       n++;
       if (first < 0) first = i;
@@ -213,13 +208,13 @@ function fitLine(an: Float64Array, pc: Float64Array, from: number, to: number, l
       const xy = dx * dy;
       const yy = dy * dy;
       let t = sxx + xx;
-      cxx += Math.abs(sxx) >= Math.abs(xx) ? sxx - t + xx : xx - t + sxx;
+      cxx += sumError(sxx, xx, t);
       sxx = t;
       t = sxy + xy;
-      cxy += Math.abs(sxy) >= Math.abs(xy) ? sxy - t + xy : xy - t + sxy;
+      cxy += sumError(sxy, xy, t);
       sxy = t;
       t = syy + yy;
-      cyy += Math.abs(syy) >= Math.abs(yy) ? syy - t + yy : yy - t + syy;
+      cyy += sumError(syy, yy, t);
       syy = t;
     }
   }
@@ -261,7 +256,7 @@ function fitThroughOrigin(an: Float64Array, pc: Float64Array, from: number, to: 
   const nb = Math.ceil((to - from) / BOUND_BLOCK);
   let k = 1;
   if (sigmaPc) {
-    ratioScratch = scratchOf(ratioScratch, to - from);
+    ratioScratch = grownScratch(ratioScratch, to - from);
     const ratios = ratioScratch;
     let count = 0;
     for (let q = 0, b = from; q < nb; q++, b += BOUND_BLOCK) {
@@ -287,7 +282,7 @@ function fitThroughOrigin(an: Float64Array, pc: Float64Array, from: number, to: 
     blocks[o + 4] = Math.max(blocks[before + 1], blocks[o + 1], blocks[after + 1]);
     blocks[o + 5] = Math.max(blocks[before + 2], blocks[o + 2], blocks[after + 2]);
   }
-  smoothScratch = scratchOf(smoothScratch, to - from);
+  smoothScratch = grownScratch(smoothScratch, to - from);
   const smooth = smoothScratch;
   smooth.fill(Infinity, 0, to - from); // Infinity: not computed yet (a computed mean is finite or NaN)
   let a = prev.scale;
@@ -299,8 +294,7 @@ function fitThroughOrigin(an: Float64Array, pc: Float64Array, from: number, to: 
   let runSum = 0;
   let runCount = 0;
   for (let pass = 0; pass < 2; pass++) {
-    // Neumaier sums of y, x and the variances, written out as in fitLine (CompensatedSum.add's
-    // arithmetic): a method call the compiler does not inline boxes its argument on every bin.
+    // Neumaier sums of y, x and the variances in locals, as in fitLine.
     let sy = 0;
     let cy = 0;
     let sx = 0;
@@ -355,13 +349,13 @@ function fitThroughOrigin(an: Float64Array, pc: Float64Array, from: number, to: 
         const limit = sigmaPc ? 3 * Math.sqrt(variance) : 3 * prev.sigma;
         if (limit > 0 && Math.abs(y - a * x) > limit) continue;
         let t = sy + y;
-        cy += Math.abs(sy) >= Math.abs(y) ? sy - t + y : y - t + sy;
+        cy += sumError(sy, y, t);
         sy = t;
         t = sx + x;
-        cx += Math.abs(sx) >= Math.abs(x) ? sx - t + x : x - t + sx;
+        cx += sumError(sx, x, t);
         sx = t;
         t = sv + variance;
-        cv += Math.abs(sv) >= Math.abs(variance) ? sv - t + variance : variance - t + sv;
+        cv += sumError(sv, variance, t);
         sv = t;
         n++;
       }

@@ -34,6 +34,7 @@
  */
 import { LidarError } from '../errors.js';
 import { molecularOpticalDepth } from './reference.js';
+import { sumError } from './preprocess.js';
 
 export interface FernaldInput {
   /** Bin-centre ranges (m), strictly increasing (uniform spacing expected, not required). */
@@ -172,7 +173,7 @@ function sweep(input: FernaldInput, ref: number, end: number, step: number, d0: 
     const f = s * y;
     const t = 0.5 * (r - rfPrev) * (f + fPrev);
     const sum = iSum + t;
-    iComp += Math.abs(iSum) >= Math.abs(t) ? iSum - sum + t : t - sum + iSum;
+    iComp += sumError(iSum, t, sum);
     iSum = sum;
     fPrev = f;
     rfPrev = r;

@@ -37,6 +37,7 @@
  */
 import { LidarError } from '../errors.js';
 import { QC } from './qc.js';
+import { sumError } from './preprocess.js';
 
 export interface PblResult {
   /** PBL top (m a.s.l., the bin's height); NaN if none. */
@@ -164,7 +165,7 @@ export function pblHeight(heightM: Float64Array, rcs: Float64Array, qc: Uint8Arr
     for (let i = cDone; i <= top; i++) {
       const term = 0.5 * (x[i] + x[i - 1]) * (heightM[i] - heightM[i - 1]);
       const t = s + term;
-      cs += Math.abs(s) >= Math.abs(term) ? s - t + term : term - t + s;
+      cs += sumError(s, term, t);
       s = t;
       c[i] = s + cs;
       d2[i + 1] = d2[i] + (i + 1 < n ? Math.abs(x[i + 1] - 2 * x[i] + x[i - 1]) : 0);

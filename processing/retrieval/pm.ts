@@ -17,6 +17,7 @@
  */
 import { LidarError } from '../errors.js';
 import { QC, QC_NO_PM } from './qc.js';
+import { sumError } from './preprocess.js';
 
 export interface PmParams {
   /** Mass extinction efficiency of PM10 and PM2.5 at 550 nm (m2/g). */
@@ -139,7 +140,7 @@ export function aerosolOpticalDepth(alphaAer: Float64Array, rangeM: Float64Array
       const term = 0.5 * (a + alphaAer[prev]) * (rangeM[i] - rangeM[prev]);
       // Neumaier compensated summation.
       const t = sum + term;
-      comp += Math.abs(sum) >= Math.abs(term) ? sum - t + term : term - t + sum;
+      comp += sumError(sum, term, t);
       sum = t;
     }
     prev = i;

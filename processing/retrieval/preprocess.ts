@@ -40,6 +40,24 @@ function checkOut(out: Float64Array, n: number, field = 'out'): void {
 }
 
 /**
+ * A scratch array of at least n values: `current` if long enough, else a new one (at least twice as
+ * long, so a buffer kept in a module variable and grown this way is reallocated rarely).
+ */
+export function grownScratch(current: Float64Array, n: number): Float64Array {
+  return current.length >= n ? current : new Float64Array(Math.max(n, 2 * current.length));
+}
+
+/**
+ * The rounding error of t = s + x (t the rounded sum), which Neumaier's summation adds to its
+ * compensation. For compensated sums kept in local variables in per-bin loops: a small module
+ * function the compiler inlines, where a CompensatedSum method call it does not inline would box its
+ * argument on every bin.
+ */
+export function sumError(s: number, x: number, t: number): number {
+  return Math.abs(s) >= Math.abs(x) ? s - t + x : x - t + s;
+}
+
+/**
  * Neumaier's improved Kahan-Babuska summation: the running sum plus the exact rounding error of
  * every addition, accumulated separately. `sub(x)` is `add(-x)` (sliding windows).
  */
@@ -48,8 +66,7 @@ export class CompensatedSum {
   private c = 0;
   add(x: number): void {
     const t = this.s + x;
-    if (Math.abs(this.s) >= Math.abs(x)) this.c += this.s - t + x;
-    else this.c += x - t + this.s;
+    this.c += sumError(this.s, x, t);
     this.s = t;
   }
   sub(x: number): void {
@@ -316,7 +333,7 @@ export function interpolateTable(table: Array<[number, number]>, x: number, beyo
 }
 
 /** O(r) of `overlapCorrect`, grown on demand and reused. */
-let overlapScratch = new Float64Array(0);
+let overlapScratch: Float64Array = new Float64Array(0);
 
 /**
  * Overlap correction. With a table [[range_m, O], ...]: O(r) by linear interpolation (the first
@@ -343,8 +360,7 @@ export function overlapCorrect(
     // into a reused scratch array.
     let tableEnd = 0;
     while (tableEnd < n && !(rangeM[tableEnd] > lastRangeM)) tableEnd++;
-    if (overlapScratch.length < tableEnd) overlapScratch = new Float64Array(Math.max(tableEnd, 2 * overlapScratch.length));
-    const overlapAt = overlapScratch;
+    const overlapAt = (overlapScratch = grownScratch(overlapScratch, tableEnd));
     interpolateTableInto(table, rangeM, 1, overlapAt, 0, tableEnd);
     for (let i = 0; i < n; i++) {
       const r = rangeM[i];

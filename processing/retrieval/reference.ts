@@ -17,6 +17,7 @@
  * Fits centre range and values on their means before forming sums (no cancellation).
  */
 import { LidarError } from '../errors.js';
+import { sumError } from './preprocess.js';
 
 function badValue(field: string, detail: string): LidarError {
   return new LidarError('LIDAR_ERR_BAD_VALUE', detail, { field });
@@ -50,7 +51,7 @@ export function molecularOpticalDepth(rangeM: Float64Array, betaMol: Float64Arra
     const alpha = betaMol[i] * molecularLidarRatioSr;
     const t = prevAlpha === prevAlpha ? 0.5 * (alpha + prevAlpha) * (r - prevR) : alpha * r;
     const s = sum + t;
-    comp += Math.abs(sum) >= Math.abs(t) ? sum - s + t : t - s + sum;
+    comp += sumError(sum, t, s);
     sum = s;
     prevAlpha = alpha;
     prevR = r;
